@@ -1,0 +1,14 @@
+#![doc = include_str!("../README.md")]
+
+pub mod config;
+pub mod ids;
+pub mod labels;
+pub mod names;
+pub mod status;
+pub mod tls;
+
+#[cfg(feature = "db")]
+pub mod db;
+
+#[cfg(feature = "openstack")]
+pub mod openstack;
