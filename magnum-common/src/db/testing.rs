@@ -32,12 +32,11 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.cleanup.take() {
-            if let Ok(url) = DbUrl::parse(&admin_url) {
-                if let Ok(mut conn) = url.connect() {
-                    let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
-                }
-            }
+        if let Some((admin_url, name)) = self.cleanup.take()
+            && let Ok(url) = DbUrl::parse(&admin_url)
+            && let Ok(mut conn) = url.connect()
+        {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
         }
     }
 }
@@ -64,9 +63,15 @@ pub fn server_urls() -> Vec<String> {
         .collect()
 }
 
+/// Where temporary directories go: `$TMPDIR`, or `/tmp` when it is unset or empty
+/// (an empty one would put them in the working directory).
+fn temp_root() -> std::path::PathBuf {
+    std::env::var_os("TMPDIR").filter(|d| !d.is_empty()).map_or_else(|| "/tmp".into(), Into::into)
+}
+
 /// A fresh SQLite database in a temporary directory.
 pub fn sqlite(pool: u32) -> TestDatabase {
-    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let dir = tempfile::Builder::new().prefix("magnum-test-").tempdir_in(temp_root()).unwrap_or_else(|e| panic!("temp dir: {e}"));
     let url = format!("sqlite://{}/magnum.sqlite", dir.path().display());
     let db =
         Database::connect(&url, pool, Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
