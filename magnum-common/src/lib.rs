@@ -1,9 +1,11 @@
 #![doc = include_str!("../README.md")]
 
 pub mod config;
+pub mod drivers;
 pub mod ids;
 pub mod labels;
 pub mod names;
+pub mod policy;
 pub mod status;
 pub mod tls;
 
