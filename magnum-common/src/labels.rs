@@ -1,1 +1,1 @@
-//! Labels.
+//! Labels are string maps; see `db::Labels`.

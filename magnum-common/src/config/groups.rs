@@ -227,6 +227,30 @@ config_groups! {
         disabled_drivers: Vec<String> = Vec::new(),
     }
 
+    /// How the API reaches Glance (image look-ups).
+    glance_client: GlanceClientOpts = "glance_client" {
+        /// Region of the Glance endpoint in the catalog; empty means any.
+        region_name: Option<String> = None,
+        /// Interface of the Glance endpoint: publicURL, internalURL or adminURL.
+        endpoint_type: String = s("publicURL"),
+    }
+
+    /// How the API reaches Nova (flavor and keypair look-ups).
+    nova_client: NovaClientOpts = "nova_client" {
+        /// Region of the Nova endpoint in the catalog; empty means any.
+        region_name: Option<String> = None,
+        /// Interface of the Nova endpoint: publicURL, internalURL or adminURL.
+        endpoint_type: String = s("publicURL"),
+    }
+
+    /// How the API reaches Neutron (network and subnet look-ups).
+    neutron_client: NeutronClientOpts = "neutron_client" {
+        /// Region of the Neutron endpoint in the catalog; empty means any.
+        region_name: Option<String> = None,
+        /// Interface of the Neutron endpoint: publicURL, internalURL or adminURL.
+        endpoint_type: String = s("publicURL"),
+    }
+
     /// The conductor service.
     conductor: ConductorOpts = "conductor" {
         /// The queue to add conductor tasks to.

@@ -178,7 +178,7 @@ pub fn sample_config() -> String {
             out.push_str(&format!("#\n# From {}: {}\n", group.name, group.help));
         }
         for opt in group.options {
-            out.push_str("\n");
+            out.push('\n');
             for line in opt.help.lines() {
                 out.push_str(&format!("# {}\n", line.trim()));
             }

@@ -248,6 +248,13 @@ where
     let AnyConnection::Sqlite(inner) = conn else {
         return conn.transaction(f);
     };
+    // Nested: the outer transaction already holds the write lock; use a savepoint.
+    if AnsiTransactionManager::transaction_manager_status_mut(inner)
+        .transaction_depth()?
+        .is_some()
+    {
+        return conn.transaction(f);
+    }
     AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?;
     match f(conn) {
         Ok(value) => {

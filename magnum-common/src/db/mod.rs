@@ -110,16 +110,17 @@ impl Database {
     /// Connects to `url` with a pool of `pool_size` connections.
     pub fn connect(url: &str, pool_size: u32, timeout: Duration) -> Result<Database, DbError> {
         let url = DbUrl::parse(url)?;
-        if url.backend == Backend::Sqlite && url.driver_url != ":memory:" {
-            if let Some(dir) = std::path::Path::new(&url.driver_url).parent() {
-                if !dir.as_os_str().is_empty() && !dir.exists() {
-                    std::fs::create_dir_all(dir).map_err(|e| DbError::Connect {
-                        backend: "sqlite",
-                        url: url.driver_url.clone(),
-                        message: format!("cannot create directory {}: {e}", dir.display()),
-                    })?;
-                }
-            }
+        if url.backend == Backend::Sqlite
+            && url.driver_url != ":memory:"
+            && let Some(dir) = std::path::Path::new(&url.driver_url).parent()
+            && !dir.as_os_str().is_empty()
+            && !dir.exists()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| DbError::Connect {
+                backend: "sqlite",
+                url: url.driver_url.clone(),
+                message: format!("cannot create directory {}: {e}", dir.display()),
+            })?;
         }
         let pool = build_pool(&url, pool_size, timeout)?;
         Ok(Database {

@@ -57,51 +57,51 @@ impl SortValue {
 }
 
 /// Conversion of a field into a [`SortValue`].
-pub trait IntoSortValue {
+pub trait ToSortValue {
     /// The field as a sort value.
-    fn into_sort_value(&self) -> SortValue;
+    fn to_sort_value(&self) -> SortValue;
 }
 
-impl IntoSortValue for i32 {
-    fn into_sort_value(&self) -> SortValue {
+impl ToSortValue for i32 {
+    fn to_sort_value(&self) -> SortValue {
         SortValue::Int(Some(*self))
     }
 }
-impl IntoSortValue for Option<i32> {
-    fn into_sort_value(&self) -> SortValue {
+impl ToSortValue for Option<i32> {
+    fn to_sort_value(&self) -> SortValue {
         SortValue::Int(*self)
     }
 }
-impl IntoSortValue for String {
-    fn into_sort_value(&self) -> SortValue {
+impl ToSortValue for String {
+    fn to_sort_value(&self) -> SortValue {
         SortValue::Text(Some(self.clone()))
     }
 }
-impl IntoSortValue for Option<String> {
-    fn into_sort_value(&self) -> SortValue {
+impl ToSortValue for Option<String> {
+    fn to_sort_value(&self) -> SortValue {
         SortValue::Text(self.clone())
     }
 }
-impl IntoSortValue for bool {
-    fn into_sort_value(&self) -> SortValue {
+impl ToSortValue for bool {
+    fn to_sort_value(&self) -> SortValue {
         SortValue::Bool(Some(*self))
     }
 }
-impl IntoSortValue for NaiveDateTime {
-    fn into_sort_value(&self) -> SortValue {
+impl ToSortValue for NaiveDateTime {
+    fn to_sort_value(&self) -> SortValue {
         SortValue::Time(Some(*self))
     }
 }
-impl IntoSortValue for Option<NaiveDateTime> {
-    fn into_sort_value(&self) -> SortValue {
+impl ToSortValue for Option<NaiveDateTime> {
+    fn to_sort_value(&self) -> SortValue {
         SortValue::Time(*self)
     }
 }
 
 macro_rules! display_sort_value {
     ($($t:ty),*) => {$(
-        impl IntoSortValue for $t {
-            fn into_sort_value(&self) -> SortValue {
+        impl ToSortValue for $t {
+            fn to_sort_value(&self) -> SortValue {
                 SortValue::Text(Some(self.to_string()))
             }
         }
@@ -145,9 +145,9 @@ macro_rules! sortable {
                 self.id
             }
             fn sort_value(&self, key: &str) -> Option<$crate::db::pagination::SortValue> {
-                use $crate::db::pagination::IntoSortValue;
+                use $crate::db::pagination::ToSortValue;
                 match key {
-                    $(stringify!($field) => Some(self.$field.into_sort_value()),)+
+                    $(stringify!($field) => Some(self.$field.to_sort_value()),)+
                     _ => None,
                 }
             }

@@ -79,8 +79,8 @@ impl From<MaybeHealth> for Option<String> {
     }
 }
 
-impl crate::db::pagination::IntoSortValue for MaybeHealth {
-    fn into_sort_value(&self) -> crate::db::pagination::SortValue {
+impl crate::db::pagination::ToSortValue for MaybeHealth {
+    fn to_sort_value(&self) -> crate::db::pagination::SortValue {
         crate::db::pagination::SortValue::Text(self.0.map(|h| h.as_str().to_owned()))
     }
 }

@@ -62,6 +62,40 @@ fn create_writes_cluster_nodegroups_and_operation_together() {
 }
 
 #[test]
+fn write_transactions_nest() {
+    use magnum_common::db::write_transaction;
+    for t in all_backends("nesting") {
+        let conn = &mut *t.db.conn().unwrap();
+        let ct = template(conn, "p1", "k8s");
+        // The outer transaction counts and creates (as the quota check does); the inner
+        // create runs as a savepoint. A failure after it rolls both back.
+        let result: Result<(), DbError> = write_transaction(conn, |c| {
+            assert_eq!(cluster::count(c, &Scope::All)?, 0);
+            cluster(c, &ct, "p1", Some("inner"), 1);
+            Err(DbError::Corrupt("abort".to_owned()))
+        });
+        assert!(result.is_err());
+        assert_eq!(
+            cluster::count(conn, &Scope::All).unwrap(),
+            0,
+            "{}: rolled back",
+            t.name()
+        );
+        write_transaction(conn, |c| -> Result<(), DbError> {
+            cluster(c, &ct, "p1", Some("kept"), 1);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(
+            cluster::count(conn, &Scope::All).unwrap(),
+            1,
+            "{}",
+            t.name()
+        );
+    }
+}
+
+#[test]
 fn lookups_are_scoped_and_names_can_be_ambiguous() {
     for t in all_backends("lookups") {
         let conn = &mut *t.db.conn().unwrap();

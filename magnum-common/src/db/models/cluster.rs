@@ -95,9 +95,10 @@ type Boxed<'a> = cluster::BoxedQuery<'a, crate::db::MultiBackend>;
 
 fn scoped(scope: &Scope) -> Boxed<'_> {
     let q = dsl::cluster.into_boxed();
-    match scope.project() {
-        Some(p) => q.filter(dsl::project_id.eq(p)),
-        None => q,
+    match scope {
+        Scope::All => q,
+        Scope::Project(p) => q.filter(dsl::project_id.eq(p.as_str())),
+        Scope::User(u) => q.filter(dsl::user_id.eq(u.as_str())),
     }
 }
 

@@ -158,6 +158,19 @@ pub fn get_by_uuid(
         .optional()?)
 }
 
+/// The visible template with database id `id`.
+pub fn get_by_id(
+    conn: &mut AnyConnection,
+    v: &Visibility,
+    id: i32,
+) -> Result<Option<ClusterTemplate>, DbError> {
+    Ok(visible(v)
+        .filter(dsl::id.eq(id))
+        .select(ClusterTemplate::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 /// The visible templates named `name`.
 pub fn get_by_name(
     conn: &mut AnyConnection,

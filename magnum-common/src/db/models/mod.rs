@@ -9,7 +9,7 @@ pub mod pending_operation;
 pub mod quota;
 pub mod x509keypair;
 
-use crate::ids::ProjectId;
+use crate::ids::{ProjectId, UserId};
 
 /// Which projects' rows a query may see.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,14 +18,18 @@ pub enum Scope {
     All,
     /// One project.
     Project(ProjectId),
+    /// A caller without a project (unscoped or domain-scoped token): their own rows.
+    User(UserId),
 }
 
 impl Scope {
-    /// The project to filter on, if any.
+    /// The project to filter on, if any. A user scope filters on a project no row
+    /// has, for tables without a user column.
     pub fn project(&self) -> Option<&str> {
         match self {
             Scope::All => None,
             Scope::Project(p) => Some(p.as_str()),
+            Scope::User(_) => Some(""),
         }
     }
 }
