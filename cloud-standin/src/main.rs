@@ -1,1 +1,204 @@
-fn main() {}
+//! magnum-cloud-standin: a development and test stand-in for the Glance, Nova and
+//! Neutron calls Magnum makes. Not for production. Tokens are validated by the
+//! real Keystone.
+
+mod auth;
+mod data;
+mod glance;
+mod neutron;
+mod nova;
+mod sshkey;
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use actix_web::body::BoxBody;
+use actix_web::dev::{Server, ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::{Next, from_fn};
+use actix_web::{App, Error, HttpMessage, HttpServer, web};
+use anyhow::Context as _;
+use clap::Parser;
+
+/// Development and test stand-in for the Glance, Nova and Neutron APIs Magnum reads.
+///
+/// NOT FOR PRODUCTION. It serves a fixed set of images, flavors, networks and subnets
+/// and keeps per-user Nova keypairs; every request needs an X-Auth-Token that the
+/// real Keystone (--keystone-url) accepts. When listening, it prints one line
+/// `STANDIN_READY image=URL compute=URL network=URL` on stdout.
+#[derive(Debug, Parser)]
+#[command(name = "magnum-cloud-standin", version)]
+struct Args {
+    /// Image (Glance v2) listen address.
+    #[arg(long, env = "STANDIN_IMAGE_LISTEN", default_value = "127.0.0.1:9292")]
+    image_listen: SocketAddr,
+    /// Compute (Nova v2.1, paths under /v2.1) listen address.
+    #[arg(long, env = "STANDIN_COMPUTE_LISTEN", default_value = "127.0.0.1:8774")]
+    compute_listen: SocketAddr,
+    /// Network (Neutron v2.0) listen address.
+    #[arg(long, env = "STANDIN_NETWORK_LISTEN", default_value = "127.0.0.1:9696")]
+    network_listen: SocketAddr,
+    /// Keystone v3 URL that validates tokens, e.g. http://127.0.0.1:5000/v3.
+    #[arg(long, env = "STANDIN_KEYSTONE_URL")]
+    keystone_url: String,
+    /// JSON file keeping created keypairs across restarts (in memory only if unset).
+    #[arg(long, env = "STANDIN_STATE_FILE")]
+    state_file: Option<PathBuf>,
+}
+
+/// Which service a listener is, for logs and request-id headers.
+#[derive(Clone, Copy)]
+struct Service {
+    name: &'static str,
+    request_id_headers: &'static [&'static str],
+}
+
+const IMAGE: Service = Service {
+    name: "image",
+    request_id_headers: &["x-openstack-request-id"],
+};
+const COMPUTE: Service = Service {
+    name: "compute",
+    request_id_headers: &["x-openstack-request-id", "x-compute-request-id"],
+};
+const NETWORK: Service = Service {
+    name: "network",
+    request_id_headers: &["x-openstack-request-id"],
+};
+
+/// Middleware: a `req-<uuid>` request id on every response, and one log line per request.
+async fn request_id(
+    req: ServiceRequest,
+    next: Next<BoxBody>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let service = req
+        .app_data::<web::Data<Service>>()
+        .map_or(IMAGE, |s| *s.get_ref());
+    let id = format!("req-{}", uuid::Uuid::new_v4());
+    let (method, path) = (req.method().clone(), req.path().to_owned());
+    let mut resp = next.call(req).await?;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        for name in service.request_id_headers {
+            resp.headers_mut()
+                .insert(HeaderName::from_static(name), value.clone());
+        }
+    }
+    let who = resp
+        .request()
+        .extensions()
+        .get::<std::sync::Arc<auth::Identity>>()
+        .cloned();
+    let (user, project) = who.as_deref().map_or((None, None), |w| {
+        (Some(w.user_id.as_str()), w.project_id.as_deref())
+    });
+    tracing::info!(service = service.name, request_id = %id, %method, %path, status = resp.status().as_u16(), user, project, "request");
+    Ok(resp)
+}
+
+fn serve(
+    service: Service,
+    addr: SocketAddr,
+    auth: web::Data<auth::Auth>,
+    keypairs: web::Data<nova::Keypairs>,
+    routes: fn(&mut web::ServiceConfig),
+) -> anyhow::Result<(Server, SocketAddr)> {
+    let compute = service.name == COMPUTE.name;
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(service))
+            .app_data(auth.clone())
+            .app_data(keypairs.clone())
+            .configure(routes)
+            .wrap(from_fn(move |req, next| async move {
+                if compute {
+                    nova::microversion(req, next).await
+                } else {
+                    next.call(req).await
+                }
+            }))
+            .wrap(from_fn(auth::authenticate))
+            .wrap(from_fn(request_id))
+    })
+    .workers(2)
+    .disable_signals()
+    .shutdown_timeout(5)
+    .bind(addr)
+    .with_context(|| format!("cannot listen on {addr} ({} service)", service.name))?;
+    let bound = server.addrs().first().copied().unwrap_or(addr);
+    Ok((server.run(), bound))
+}
+
+async fn shutdown_signal() -> std::io::Result<&'static str> {
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        r = tokio::signal::ctrl_c() => r.map(|()| "SIGINT"),
+        _ = term.recv() => Ok("SIGTERM"),
+    }
+}
+
+#[actix_web::main]
+async fn main() -> anyhow::Result<()> {
+    magnum_common::tls::init();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let args = Args::parse();
+    let auth = web::Data::new(auth::Auth::new(&args.keystone_url)?);
+    let keypairs = web::Data::new(nova::Keypairs::load(args.state_file.clone())?);
+
+    let (image, image_addr) = serve(
+        IMAGE,
+        args.image_listen,
+        auth.clone(),
+        keypairs.clone(),
+        glance::routes,
+    )?;
+    let (compute, compute_addr) = serve(
+        COMPUTE,
+        args.compute_listen,
+        auth.clone(),
+        keypairs.clone(),
+        nova::routes,
+    )?;
+    let (network, network_addr) = serve(
+        NETWORK,
+        args.network_listen,
+        auth.clone(),
+        keypairs.clone(),
+        neutron::routes,
+    )?;
+    tracing::info!(keystone = auth.url(), state_file = ?args.state_file, users_with_keypairs = keypairs.users(), "magnum-cloud-standin (development/test only) listening");
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "STANDIN_READY image=http://{image_addr} compute=http://{compute_addr}/v2.1 network=http://{network_addr}"
+    )?;
+    out.flush()?;
+    drop(out);
+
+    let handles = [image.handle(), compute.handle(), network.handle()];
+    // The servers run only while polled (dropping one aborts it), so keep polling
+    // them after a signal until the graceful stop has finished.
+    let servers = async { tokio::try_join!(image, compute, network) };
+    tokio::pin!(servers);
+    tokio::select! {
+        r = &mut servers => {
+            r.context("a listener failed")?;
+            return Ok(());
+        }
+        signal = shutdown_signal() => tracing::info!(signal = signal?, "shutting down"),
+    }
+    for h in &handles {
+        // The stop command is sent at once; completion is observed through `servers`.
+        drop(h.stop(true));
+    }
+    servers.await.context("a listener failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
