@@ -1,0 +1,125 @@
+//! Bays: the legacy twin of clusters, served at every microversion.
+
+use magnum_common::db::models::{Scope, cluster};
+use serde_json::json;
+
+use crate::app;
+use crate::harness::{TestApp, k8s_template};
+
+async fn baymodel(app: &TestApp) -> String {
+    let r = app
+        .post("/v1/baymodels")
+        .user("demo")
+        .json(k8s_template("k8s"))
+        .send()
+        .await
+        .expect(201);
+    r.json["uuid"].as_str().unwrap().to_owned()
+}
+
+#[actix_web::test]
+async fn bay_create_as_the_legacy_client_sends_it() {
+    let app = app!();
+    let bm = baymodel(&app).await;
+    // magnum 3.7's bay-create: GET the baymodel, then POST with its uuid, at `latest`.
+    let r = app
+        .post("/v1/bays")
+        .user("demo")
+        .version("latest")
+        .json(json!({"name": "b1", "baymodel_id": bm, "node_count": 3, "master_count": 1, "discovery_url": null, "bay_create_timeout": 60}))
+        .send()
+        .await
+        .expect(202);
+    let uuid = r.json["uuid"].as_str().unwrap();
+    let b = app
+        .get(&format!("/v1/bays/{uuid}"))
+        .user("demo")
+        .version("latest")
+        .send()
+        .await
+        .expect(200)
+        .json;
+    assert_eq!(
+        (
+            b["baymodel_id"].clone(),
+            b["node_count"].clone(),
+            b["bay_create_timeout"].clone()
+        ),
+        (json!(bm), json!(3), json!(60))
+    );
+    assert_eq!(b["status"], "CREATE_IN_PROGRESS");
+    assert!(
+        b.get("cluster_template_id").is_none()
+            && b.get("project_id").is_none()
+            && b.get("health_status").is_none()
+    );
+    let list = app.get("/v1/bays").user("demo").send().await.expect(200);
+    let keys: Vec<&String> = list.json["bays"][0].as_object().unwrap().keys().collect();
+    assert_eq!(
+        keys,
+        [
+            "bay_create_timeout",
+            "baymodel_id",
+            "docker_volume_size",
+            "flavor_id",
+            "floating_ip_enabled",
+            "labels",
+            "links",
+            "master_count",
+            "master_flavor_id",
+            "name",
+            "node_count",
+            "stack_id",
+            "status",
+            "uuid"
+        ]
+    );
+    // The same cluster through the modern API.
+    app.get(&format!("/v1/clusters/{uuid}"))
+        .user("demo")
+        .send()
+        .await
+        .expect(200);
+    app.delete(&format!("/v1/bays/{uuid}"))
+        .user("demo")
+        .version("latest")
+        .send()
+        .await
+        .expect(204);
+}
+
+#[actix_web::test]
+async fn bay_rules() {
+    let app = app!();
+    let bm = baymodel(&app).await;
+    app.post("/v1/bays")
+        .user("demo")
+        .version("latest")
+        .json(json!({"baymodel_id": "nope"}))
+        .send()
+        .await
+        .expect_error(400, "ClusterTemplate nope could not be found.");
+    app.post("/v1/bays")
+        .user("demo")
+        .version("latest")
+        .json(json!({"baymodel_id": bm, "node_count": 0}))
+        .send()
+        .await
+        .expect_error(400, "Value should be greater or equal to 1");
+    app.post("/v1/bays")
+        .user("demo")
+        .version("latest")
+        .json(json!({"baymodel_id": bm, "keypair": "x"}))
+        .send()
+        .await
+        .expect_error(400, "Unknown attribute for argument bay: keypair");
+    // At 1.1 bays are synchronous conductor calls: 503 until a conductor runs, and nothing is written.
+    app.post("/v1/bays")
+        .user("demo")
+        .json(json!({"baymodel_id": bm}))
+        .send()
+        .await
+        .expect_error(503, "conductor is not available");
+    let mut conn = app.state.db.conn().unwrap();
+    assert_eq!(cluster::count(&mut conn, &Scope::All).unwrap(), 0);
+}
