@@ -55,7 +55,7 @@ HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HERE/common.sh"
 
-usage() { sed -n '5,7p' "$0" >&2; exit 2; }
+usage() { sed -n '5,8p' "$0" >&2; exit 2; }
 
 cmd=${1:-}; DIR=${2:-}
 if [ -z "$cmd" ] || [ -z "$DIR" ]; then usage; fi

@@ -1,0 +1,62 @@
+//! The legacy `magnum` client (python-magnumclient 3.7): baymodels and bays.
+
+use magnum_tests::{Env, unique};
+
+#[test]
+fn baymodel_and_bay_with_the_legacy_client() {
+    let Some(env) = Env::get() else { return };
+    let bm = unique("bm");
+    let out = env
+        .magnum(
+            "demo",
+            &[
+                "baymodel-create",
+                "--name",
+                &bm,
+                "--coe",
+                "kubernetes",
+                "--image-id",
+                "fedora-coreos-40",
+                "--keypair-id",
+                "default",
+                "--external-network-id",
+                "public",
+                "--flavor-id",
+                "m1.small",
+                "--docker-volume-size",
+                "5",
+            ],
+        )
+        .ok();
+    assert!(out.contains(&bm), "{out}");
+    let bay = unique("bay");
+    let out = env
+        .magnum(
+            "demo",
+            &[
+                "bay-create",
+                "--name",
+                &bay,
+                "--baymodel",
+                &bm,
+                "--node-count",
+                "3",
+            ],
+        )
+        .ok();
+    assert!(
+        out.contains("Request to create bay") || out.contains("uuid"),
+        "{out}"
+    );
+    let show = env.magnum("demo", &["bay-show", &bay]).ok();
+    assert!(
+        show.contains("CREATE_IN_PROGRESS") && show.contains("| node_count") && show.contains("3"),
+        "{show}"
+    );
+    let list = env.magnum("demo", &["bay-list"]).ok();
+    assert!(list.contains(&bay), "{list}");
+    assert!(!env.magnum("alt_demo", &["bay-list"]).ok().contains(&bay));
+    env.magnum("demo", &["bay-delete", &bay]).ok();
+    let show = env.magnum("demo", &["bay-show", &bay]).ok();
+    assert!(show.contains("DELETE_IN_PROGRESS"), "{show}");
+}
