@@ -6,6 +6,7 @@ pub mod conductor;
 pub mod context;
 pub mod controllers;
 pub mod error;
+pub mod json;
 pub mod links;
 pub mod middleware;
 pub mod openapi;

@@ -17,6 +17,15 @@ pub fn is_uuid_like(value: &str) -> bool {
 
 /// Parses a UUID in any form `is_uuid_like` accepts.
 pub fn parse_uuid_like(value: &str) -> Option<Uuid> {
+    // The canonical form (every stored uuid) parses without allocating.
+    if value.len() == 36
+        && value
+            .bytes()
+            .all(|b| b == b'-' || b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        && let Ok(u) = Uuid::try_parse(value)
+    {
+        return Some(u);
+    }
     let stripped = value
         .replace("urn:", "")
         .replace("uuid:", "")

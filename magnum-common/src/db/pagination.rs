@@ -197,6 +197,12 @@ impl Page {
         self
     }
 
+    /// True for the common first page in id order, which callers serve with a
+    /// statically shaped (and so statement-cached) query.
+    pub fn is_first_by_id(&self) -> bool {
+        self.marker.is_none() && self.sort_key == "id"
+    }
+
     /// The ORDER BY clause.
     pub fn order_sql(&self) -> String {
         let dir = if self.sort_dir == SortDir::Asc {

@@ -10,7 +10,9 @@ use magnum_common::db::models::cluster_template::{self, Visibility};
 use magnum_common::db::models::nodegroup::{self, NodeGroup};
 use magnum_common::ids::{ClusterTemplateUuid, ClusterUuid};
 
-use super::view::{BayListItem, BayView, ClusterCollection, ClusterListItem, ClusterView, Items};
+use super::view::{
+    BayListItem, BayView, ClusterCollection, ClusterListItem, ClusterView, Counts, Items,
+};
 use super::{ClusterApi, cluster_target};
 use crate::context::Ctx;
 use crate::controllers::lookup;
@@ -68,69 +70,125 @@ async fn collection(
     let scope = ctx.scope(all);
     let p = params.clone();
     let want_labels = detail && api == ClusterApi::Cluster;
-    let (rows, ngs, labels) = state
-        .db(move |conn| {
-            let marker = match p.marker {
-                Some(m) => Some(
-                    cluster::get_by_uuid(conn, &scope, m.into())?
-                        .ok_or_else(|| lookup::cluster_not_found(&m.to_string()))?,
-                ),
-                None => None,
-            };
-            let rows = cluster::list(conn, &scope, &p.page(marker.as_ref()))?;
-            let uuids: Vec<ClusterUuid> = rows.iter().map(|c| c.uuid).collect();
-            let ngs = nodegroup::list_for_clusters(conn, &uuids)?;
-            let labels = if want_labels {
-                template_labels(conn, rows.iter().map(|c| c.cluster_template_id))?
-            } else {
-                HashMap::new()
-            };
-            Ok((rows, ngs, labels))
-        })
-        .await?;
-    let mut by_cluster: HashMap<ClusterUuid, Vec<NodeGroup>> = HashMap::new();
-    for ng in ngs {
-        by_cluster.entry(ng.cluster_id).or_default().push(ng);
-    }
     let host = host_url(&req);
-    let next = params.next(
-        &host,
-        &if detail {
-            format!("{}/detail", api.collection())
-        } else {
-            api.collection().to_owned()
-        },
-        rows.len(),
-        rows.last().map(|r| r.uuid.to_string()),
-    );
-    let empty = Vec::new();
-    let no_labels = BTreeMap::new();
-    let ngs_of = |c: &Cluster| by_cluster.get(&c.uuid).unwrap_or(&empty).as_slice();
-    let items = match (api, detail) {
-        (ClusterApi::Cluster, true) => Items::Full(
-            rows.into_iter()
-                .map(|c| {
-                    let labels = labels.get(&c.cluster_template_id).unwrap_or(&no_labels);
-                    let ngs = ngs_of(&c);
-                    ClusterView::new(c.clone(), ngs, labels, version, &host, false)
-                })
-                .collect(),
-        ),
-        (ClusterApi::Cluster, false) => Items::List(
-            rows.into_iter()
-                .map(|c| ClusterListItem::new(c.clone(), ngs_of(&c), version, &host))
-                .collect(),
-        ),
-        (ClusterApi::Bay, true) => Items::BayFull(
-            rows.into_iter()
-                .map(|c| BayView::new(c.clone(), ngs_of(&c), &host, false))
-                .collect(),
-        ),
-        (ClusterApi::Bay, false) => Items::BayList(
-            rows.into_iter()
-                .map(|c| BayListItem::new(c.clone(), ngs_of(&c), &host))
-                .collect(),
-        ),
+    let url = if detail {
+        format!("{}/detail", api.collection())
+    } else {
+        api.collection().to_owned()
+    };
+    let (items, next, size_hint) = if detail {
+        // Full views: every node group, and the templates' labels for the label diffs.
+        let (rows, ngs, labels) = state
+            .db(move |conn| {
+                let marker = match p.marker {
+                    Some(m) => Some(
+                        cluster::get_by_uuid(conn, &scope, m.into())?
+                            .ok_or_else(|| lookup::cluster_not_found(&m.to_string()))?,
+                    ),
+                    None => None,
+                };
+                let rows = cluster::list(conn, &scope, &p.page(marker.as_ref()))?;
+                let uuids: Vec<ClusterUuid> = rows.iter().map(|c| c.uuid).collect();
+                let ngs = nodegroup::list_for_clusters(conn, &uuids)?;
+                let labels = if want_labels {
+                    template_labels(conn, rows.iter().map(|c| c.cluster_template_id))?
+                } else {
+                    HashMap::new()
+                };
+                Ok((rows, ngs, labels))
+            })
+            .await?;
+        let next = params.next(
+            &host,
+            &url,
+            rows.len(),
+            rows.last().map(|r| r.uuid.to_string()),
+        );
+        let mut by_cluster: HashMap<ClusterUuid, Vec<NodeGroup>> = HashMap::new();
+        for ng in ngs {
+            by_cluster.entry(ng.cluster_id).or_default().push(ng);
+        }
+        let (empty, no_labels) = (Vec::new(), BTreeMap::new());
+        let size_hint = rows.len() * 1600;
+        let items = match api {
+            ClusterApi::Cluster => Items::Full(
+                rows.into_iter()
+                    .map(|c| {
+                        let labels = labels.get(&c.cluster_template_id).unwrap_or(&no_labels);
+                        let ngs = by_cluster.get(&c.uuid).unwrap_or(&empty);
+                        ClusterView::new(c, ngs, labels, version, &host, false)
+                    })
+                    .collect(),
+            ),
+            ClusterApi::Bay => Items::BayFull(
+                rows.into_iter()
+                    .map(|c| {
+                        let ngs = by_cluster.get(&c.uuid).unwrap_or(&empty);
+                        BayView::new(c, ngs, &host, false)
+                    })
+                    .collect(),
+            ),
+        };
+        (items, next, size_hint)
+    } else {
+        // List views: the columns they show, and node group sizes only. A first page
+        // holding the whole scope takes the sizes from one cached query over the scope.
+        let (rows, sizes) = state
+            .db(move |conn| {
+                let marker = match p.marker {
+                    Some(m) => Some(
+                        cluster::get_by_uuid(conn, &scope, m.into())?
+                            .ok_or_else(|| lookup::cluster_not_found(&m.to_string()))?,
+                    ),
+                    None => None,
+                };
+                let page = p.page(marker.as_ref());
+                let rows = cluster::list_summaries(conn, &scope, &page)?;
+                let whole_scope = page.is_first_by_id() && (rows.len() as i64) < page.limit;
+                let sizes = match whole_scope
+                    .then(|| nodegroup::counts_in_scope(conn, &scope))
+                    .transpose()?
+                    .flatten()
+                {
+                    Some(sizes) => sizes,
+                    None => nodegroup::counts_for_clusters(
+                        conn,
+                        &rows.iter().map(|c| c.uuid).collect::<Vec<_>>(),
+                    )?,
+                };
+                Ok((rows, sizes))
+            })
+            .await?;
+        let next = params.next(
+            &host,
+            &url,
+            rows.len(),
+            rows.last().map(|r| r.uuid.to_string()),
+        );
+        let mut counts: HashMap<ClusterUuid, Counts> = HashMap::with_capacity(rows.len());
+        for (cluster, is_master, size) in sizes {
+            counts.entry(cluster).or_default().add(is_master, size);
+        }
+        let size_hint = rows.len() * 700;
+        let items = match api {
+            ClusterApi::Cluster => Items::List(
+                rows.into_iter()
+                    .map(|c| {
+                        let n = counts.get(&c.uuid).copied().unwrap_or_default();
+                        ClusterListItem::new(c, n, version, &host)
+                    })
+                    .collect(),
+            ),
+            ClusterApi::Bay => Items::BayList(
+                rows.into_iter()
+                    .map(|c| {
+                        let n = counts.get(&c.uuid).copied().unwrap_or_default();
+                        BayListItem::new(c, n, &host)
+                    })
+                    .collect(),
+            ),
+        };
+        (items, next, size_hint)
     };
     let body = match api {
         ClusterApi::Cluster => ClusterCollection {
@@ -144,7 +202,7 @@ async fn collection(
             next,
         },
     };
-    Ok(HttpResponse::Ok().json(body))
+    Ok(crate::json::ok(&body, size_hint))
 }
 
 /// `GET /v1/clusters`.

@@ -121,16 +121,7 @@ pub async fn update(
         .db(move |conn| Ok(nodegroup::list_for_clusters(conn, &[uuid])?))
         .await?;
     let host = host_url(&req);
-    let Value::Object(before) = render(
-        api,
-        c.clone(),
-        &ngs,
-        &Default::default(),
-        version,
-        &host,
-        true,
-        false,
-    ) else {
+    let Value::Object(before) = render(api, c.clone(), &ngs, version, &host) else {
         return Err(ApiError::Internal(
             "cluster view is not an object".to_owned(),
         ));

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use magnum_common::db::models::cluster::Cluster;
+use magnum_common::db::models::cluster::{Cluster, ClusterSummary};
 use magnum_common::db::models::nodegroup::NodeGroup;
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -40,6 +40,26 @@ impl Rollup {
             }
         }
         r
+    }
+}
+
+/// Node counts of one cluster, what list views show of its node groups.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Workers.
+    pub node_count: i64,
+    /// Masters.
+    pub master_count: i64,
+}
+
+impl Counts {
+    /// Adds one node group of `size` nodes.
+    pub fn add(&mut self, is_master: bool, size: i32) {
+        if is_master {
+            self.master_count += i64::from(size);
+        } else {
+            self.node_count += i64::from(size);
+        }
     }
 }
 
@@ -275,8 +295,7 @@ pub struct ClusterListItem {
 
 impl ClusterListItem {
     /// The list view.
-    pub fn new(c: Cluster, ngs: &[NodeGroup], version: ApiVersion, host: &str) -> Self {
-        let r = Rollup::of(ngs);
+    pub fn new(c: ClusterSummary, r: Counts, version: ApiVersion, host: &str) -> Self {
         let (stack_id, cluster_id) = stack_fields(version, c.stack_id.clone());
         ClusterListItem {
             links: links::resource(host, "clusters", &c.uuid.to_string()),
@@ -431,8 +450,7 @@ pub struct BayListItem {
 
 impl BayListItem {
     /// The list view.
-    pub fn new(c: Cluster, ngs: &[NodeGroup], host: &str) -> Self {
-        let r = Rollup::of(ngs);
+    pub fn new(c: ClusterSummary, r: Counts, host: &str) -> Self {
         BayListItem {
             links: links::resource(host, "bays", &c.uuid.to_string()),
             uuid: c.uuid.to_string(),
@@ -482,32 +500,24 @@ pub struct ClusterCollection {
     pub next: Option<String>,
 }
 
-/// Renders one cluster through `api`, full or as a list item, as JSON (for PATCH documents).
-#[allow(clippy::too_many_arguments)]
+/// Renders one cluster in full through `api`, as JSON (the document a PATCH applies to).
 pub fn render(
     api: ClusterApi,
     c: Cluster,
     ngs: &[NodeGroup],
-    template_labels: &BTreeMap<String, String>,
     version: ApiVersion,
     host: &str,
-    full: bool,
-    with_faults: bool,
 ) -> serde_json::Value {
-    let value = match (api, full) {
-        (ClusterApi::Cluster, true) => serde_json::to_value(ClusterView::new(
+    let value = match api {
+        ClusterApi::Cluster => serde_json::to_value(ClusterView::new(
             c,
             ngs,
-            template_labels,
+            &BTreeMap::new(),
             version,
             host,
-            with_faults,
+            false,
         )),
-        (ClusterApi::Cluster, false) => {
-            serde_json::to_value(ClusterListItem::new(c, ngs, version, host))
-        }
-        (ClusterApi::Bay, true) => serde_json::to_value(BayView::new(c, ngs, host, with_faults)),
-        (ClusterApi::Bay, false) => serde_json::to_value(BayListItem::new(c, ngs, host)),
+        ClusterApi::Bay => serde_json::to_value(BayView::new(c, ngs, host, false)),
     };
     value.unwrap_or(serde_json::Value::Null)
 }

@@ -71,6 +71,7 @@ async fn collection(
         rows.len(),
         rows.last().map(|r| r.uuid.to_string()),
     );
+    let size_hint = rows.len() * 1400;
     let views: Vec<ClusterTemplateView> = rows
         .into_iter()
         .map(|t| ClusterTemplateView::new(t, api, &host))
@@ -87,7 +88,7 @@ async fn collection(
             next,
         },
     };
-    Ok(HttpResponse::Ok().json(body))
+    Ok(crate::json::ok(&body, size_hint))
 }
 
 /// `GET /v1/clustertemplates` (full objects, as upstream).

@@ -91,6 +91,31 @@ crate::sortable!(Cluster {
     updated_at,
 });
 
+/// The columns list views show: no secrets, no long texts to decode.
+#[derive(Debug, Clone, PartialEq, Queryable, Selectable)]
+#[diesel(table_name = cluster)]
+pub struct ClusterSummary {
+    pub id: i32,
+    #[diesel(deserialize_as = String)]
+    pub uuid: ClusterUuid,
+    pub name: Option<String>,
+    #[diesel(deserialize_as = String)]
+    pub cluster_template_id: ClusterTemplateUuid,
+    pub keypair: Option<String>,
+    pub docker_volume_size: Option<i32>,
+    #[diesel(deserialize_as = String)]
+    pub labels: JsonMap,
+    pub master_flavor_id: Option<String>,
+    pub flavor_id: Option<String>,
+    pub stack_id: Option<String>,
+    #[diesel(deserialize_as = String)]
+    pub status: ClusterStatus,
+    #[diesel(deserialize_as = Option<String>)]
+    pub health_status: MaybeHealth,
+    pub create_timeout: Option<i32>,
+    pub floating_ip_enabled: bool,
+}
+
 type Boxed<'a> = cluster::BoxedQuery<'a, crate::db::MultiBackend>;
 
 fn scoped(scope: &Scope) -> Boxed<'_> {
@@ -124,17 +149,26 @@ pub fn create_with_nodegroups(
     })
 }
 
-/// The cluster with `uuid`, if in scope.
+/// The cluster with `uuid`, if in scope. One statically shaped query per scope kind,
+/// so SQLite prepares it once (boxed queries are prepared on every call).
 pub fn get_by_uuid(
     conn: &mut AnyConnection,
     scope: &Scope,
     uuid: ClusterUuid,
 ) -> Result<Option<Cluster>, DbError> {
-    Ok(scoped(scope)
-        .filter(dsl::uuid.eq(uuid.to_string()))
-        .select(Cluster::as_select())
-        .first(conn)
-        .optional()?)
+    let by_uuid = dsl::cluster.filter(dsl::uuid.eq(uuid.to_string()));
+    let found = match scope {
+        Scope::All => by_uuid.select(Cluster::as_select()).first(conn),
+        Scope::Project(p) => by_uuid
+            .filter(dsl::project_id.eq(p.as_str()))
+            .select(Cluster::as_select())
+            .first(conn),
+        Scope::User(u) => by_uuid
+            .filter(dsl::user_id.eq(u.as_str()))
+            .select(Cluster::as_select())
+            .first(conn),
+    };
+    Ok(found.optional()?)
 }
 
 /// The clusters in scope named `name`.
@@ -153,6 +187,29 @@ pub fn get_by_name(
 
 /// One page of clusters in scope.
 pub fn list(conn: &mut AnyConnection, scope: &Scope, page: &Page) -> Result<Vec<Cluster>, DbError> {
+    if page.is_first_by_id() {
+        let asc = page.sort_dir == crate::db::SortDir::Asc;
+        macro_rules! first {
+            ($q:expr) => {
+                if asc {
+                    $q.order(dsl::id.asc())
+                        .limit(page.limit)
+                        .select(Cluster::as_select())
+                        .load(conn)
+                } else {
+                    $q.order(dsl::id.desc())
+                        .limit(page.limit)
+                        .select(Cluster::as_select())
+                        .load(conn)
+                }
+            };
+        }
+        return Ok(match scope {
+            Scope::All => first!(dsl::cluster),
+            Scope::Project(p) => first!(dsl::cluster.filter(dsl::project_id.eq(p.as_str()))),
+            Scope::User(u) => first!(dsl::cluster.filter(dsl::user_id.eq(u.as_str()))),
+        }?);
+    }
     let mut q = scoped(scope);
     if let Some(f) = page.marker_filter::<cluster::table>() {
         q = q.filter(f);
@@ -162,6 +219,47 @@ pub fn list(conn: &mut AnyConnection, scope: &Scope, page: &Page) -> Result<Vec<
     ))
     .limit(page.limit)
     .select(Cluster::as_select())
+    .load(conn)?)
+}
+
+/// One page of clusters in scope, as list views show them.
+pub fn list_summaries(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    page: &Page,
+) -> Result<Vec<ClusterSummary>, DbError> {
+    if page.is_first_by_id() {
+        let asc = page.sort_dir == crate::db::SortDir::Asc;
+        macro_rules! first {
+            ($q:expr) => {
+                if asc {
+                    $q.order(dsl::id.asc())
+                        .limit(page.limit)
+                        .select(ClusterSummary::as_select())
+                        .load(conn)
+                } else {
+                    $q.order(dsl::id.desc())
+                        .limit(page.limit)
+                        .select(ClusterSummary::as_select())
+                        .load(conn)
+                }
+            };
+        }
+        return Ok(match scope {
+            Scope::All => first!(dsl::cluster),
+            Scope::Project(p) => first!(dsl::cluster.filter(dsl::project_id.eq(p.as_str()))),
+            Scope::User(u) => first!(dsl::cluster.filter(dsl::user_id.eq(u.as_str()))),
+        }?);
+    }
+    let mut q = scoped(scope);
+    if let Some(f) = page.marker_filter::<cluster::table>() {
+        q = q.filter(f);
+    }
+    Ok(q.order(diesel::dsl::sql::<diesel::sql_types::Integer>(
+        &page.order_sql(),
+    ))
+    .limit(page.limit)
+    .select(ClusterSummary::as_select())
     .load(conn)?)
 }
 

@@ -151,6 +151,14 @@ pub fn get_by_uuid(
     v: &Visibility,
     uuid: ClusterTemplateUuid,
 ) -> Result<Option<ClusterTemplate>, DbError> {
+    if *v == Visibility::All {
+        // A cluster's own template: a statically shaped query, prepared once.
+        return Ok(dsl::cluster_template
+            .filter(dsl::uuid.eq(uuid.to_string()))
+            .select(ClusterTemplate::as_select())
+            .first(conn)
+            .optional()?);
+    }
     Ok(visible(v)
         .filter(dsl::uuid.eq(uuid.to_string()))
         .select(ClusterTemplate::as_select())
@@ -191,6 +199,49 @@ pub fn list(
     v: &Visibility,
     page: &Page,
 ) -> Result<Vec<ClusterTemplate>, DbError> {
+    if page.is_first_by_id() {
+        let asc = page.sort_dir == crate::db::SortDir::Asc;
+        macro_rules! first {
+            ($q:expr) => {
+                if asc {
+                    $q.order(dsl::id.asc())
+                        .limit(page.limit)
+                        .select(ClusterTemplate::as_select())
+                        .load(conn)
+                } else {
+                    $q.order(dsl::id.desc())
+                        .limit(page.limit)
+                        .select(ClusterTemplate::as_select())
+                        .load(conn)
+                }
+            };
+        }
+        return Ok(match v {
+            Visibility::All => first!(dsl::cluster_template),
+            Visibility::Project {
+                project,
+                include_hidden: true,
+            } => {
+                first!(
+                    dsl::cluster_template.filter(
+                        dsl::project_id
+                            .eq(project.as_str())
+                            .or(dsl::public.eq(true))
+                    )
+                )
+            }
+            Visibility::Project {
+                project,
+                include_hidden: false,
+            } => first!(
+                dsl::cluster_template.filter(
+                    dsl::project_id
+                        .eq(project.as_str())
+                        .or(dsl::public.eq(true).and(dsl::hidden.eq(false)))
+                )
+            ),
+        }?);
+    }
     let mut q = visible(v);
     if let Some(f) = page.marker_filter::<cluster_template::table>() {
         q = q.filter(f);

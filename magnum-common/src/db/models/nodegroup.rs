@@ -103,8 +103,17 @@ pub fn list_for_clusters(
     conn: &mut AnyConnection,
     uuids: &[ClusterUuid],
 ) -> Result<Vec<NodeGroup>, DbError> {
-    if uuids.is_empty() {
-        return Ok(Vec::new());
+    match uuids {
+        [] => return Ok(Vec::new()),
+        // One cluster: a statically shaped query, prepared once (an IN list never is).
+        [one] => {
+            return Ok(dsl::nodegroup
+                .filter(dsl::cluster_id.eq(one.to_string()))
+                .order(dsl::id.asc())
+                .select(NodeGroup::as_select())
+                .load(conn)?);
+        }
+        _ => {}
     }
     let ids: Vec<String> = uuids.iter().map(ToString::to_string).collect();
     Ok(dsl::nodegroup
@@ -112,6 +121,60 @@ pub fn list_for_clusters(
         .order(dsl::id.asc())
         .select(NodeGroup::as_select())
         .load(conn)?)
+}
+
+/// A node group's cluster, whether it is a master group, and its size.
+pub type GroupSize = (ClusterUuid, bool, i32);
+
+/// What list views need of node groups: per group its cluster, whether it is a master
+/// group, and its size (no labels or addresses to decode).
+pub fn counts_for_clusters(
+    conn: &mut AnyConnection,
+    uuids: &[ClusterUuid],
+) -> Result<Vec<GroupSize>, DbError> {
+    if uuids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<String> = uuids.iter().map(ToString::to_string).collect();
+    let rows: Vec<(String, String, i32)> = dsl::nodegroup
+        .filter(dsl::cluster_id.eq_any(ids))
+        .select((dsl::cluster_id, dsl::role, dsl::node_count))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(c, role, n)| {
+            let uuid = c
+                .parse::<ClusterUuid>()
+                .map_err(|e| DbError::Corrupt(e.to_string()))?;
+            Ok((uuid, role == "master", n))
+        })
+        .collect()
+}
+
+/// Node group sizes of every cluster in `scope` (a statically shaped query), for a list
+/// page that holds every cluster of the scope. A user scope has no node group column.
+pub fn counts_in_scope(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+) -> Result<Option<Vec<GroupSize>>, DbError> {
+    let rows: Vec<(String, String, i32)> = match scope {
+        Scope::All => dsl::nodegroup
+            .select((dsl::cluster_id, dsl::role, dsl::node_count))
+            .load(conn)?,
+        Scope::Project(p) => dsl::nodegroup
+            .filter(dsl::project_id.eq(p.as_str()))
+            .select((dsl::cluster_id, dsl::role, dsl::node_count))
+            .load(conn)?,
+        Scope::User(_) => return Ok(None),
+    };
+    rows.into_iter()
+        .map(|(c, role, n)| {
+            let uuid = c
+                .parse::<ClusterUuid>()
+                .map_err(|e| DbError::Corrupt(e.to_string()))?;
+            Ok((uuid, role == "master", n))
+        })
+        .collect::<Result<Vec<_>, DbError>>()
+        .map(Some)
 }
 
 /// One page of a cluster's node groups, optionally of one role.

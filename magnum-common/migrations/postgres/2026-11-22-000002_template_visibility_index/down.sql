@@ -1,0 +1,1 @@
+DROP INDEX ix_cluster_template_public;
