@@ -32,18 +32,6 @@ struct Cli {
     print_openapi: bool,
 }
 
-/// The directories policy files are looked up in: those of the config files, then /etc/magnum.
-fn search_dirs(cli: &Cli) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = cli
-        .config_file
-        .iter()
-        .filter_map(|f| f.parent().map(PathBuf::from))
-        .collect();
-    dirs.extend(cli.config_dir.iter().cloned());
-    dirs.push(PathBuf::from("/etc/magnum"));
-    dirs
-}
-
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     if cli.print_sample_config {

@@ -18,6 +18,7 @@ mod auth;
 mod backends;
 mod bad_input;
 mod bays;
+mod binaries;
 mod certificates;
 mod cluster_templates;
 mod clusters;

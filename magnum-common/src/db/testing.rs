@@ -66,12 +66,17 @@ pub fn server_urls() -> Vec<String> {
 /// Where temporary directories go: `$TMPDIR`, or `/tmp` when it is unset or empty
 /// (an empty one would put them in the working directory).
 fn temp_root() -> std::path::PathBuf {
-    std::env::var_os("TMPDIR").filter(|d| !d.is_empty()).map_or_else(|| "/tmp".into(), Into::into)
+    std::env::var_os("TMPDIR")
+        .filter(|d| !d.is_empty())
+        .map_or_else(|| "/tmp".into(), Into::into)
 }
 
 /// A fresh SQLite database in a temporary directory.
 pub fn sqlite(pool: u32) -> TestDatabase {
-    let dir = tempfile::Builder::new().prefix("magnum-test-").tempdir_in(temp_root()).unwrap_or_else(|e| panic!("temp dir: {e}"));
+    let dir = tempfile::Builder::new()
+        .prefix("magnum-test-")
+        .tempdir_in(temp_root())
+        .unwrap_or_else(|e| panic!("temp dir: {e}"));
     let url = format!("sqlite://{}/magnum.sqlite", dir.path().display());
     let db =
         Database::connect(&url, pool, Duration::from_secs(10)).unwrap_or_else(|e| panic!("{e}"));
