@@ -120,18 +120,30 @@ pub async fn show(
     ident: String,
 ) -> ApiResult<HttpResponse> {
     Query::parse(&req, &[])?;
-    let all = ctx.is_admin && api == TemplateApi::ClusterTemplate;
-    if all {
-        state.authorize(&ctx, &api.policy("get_one_all_projects"), &ctx.own_target())?;
-    }
-    let visibility = get_visibility(&ctx, all);
-    let t = state
-        .db(move |conn| lookup::template(conn, &visibility, &ident, false))
-        .await?;
+    let t = load(api, &state, &ctx, ident, "get_one_all_projects").await?;
     if !t.public {
         state.authorize(&ctx, &api.policy("get"), &template_target(&t))?;
     }
     Ok(HttpResponse::Ok().json(ClusterTemplateView::new(t, api, &host_url(&req))))
+}
+
+/// Loads a template for a request on one template: admins with the `*_all_projects`
+/// rule (`all_projects_rule`) reach every project's; others their own and public ones.
+pub async fn load(
+    api: TemplateApi,
+    state: &AppState,
+    ctx: &Ctx,
+    ident: String,
+    all_projects_rule: &str,
+) -> ApiResult<ClusterTemplate> {
+    let all = ctx.is_admin && api == TemplateApi::ClusterTemplate;
+    if all {
+        state.authorize(ctx, &api.policy(all_projects_rule), &ctx.own_target())?;
+    }
+    let visibility = get_visibility(ctx, all);
+    state
+        .db(move |conn| lookup::template(conn, &visibility, &ident, false))
+        .await
 }
 
 /// The policy target of a template.

@@ -10,11 +10,10 @@ use magnum_common::ids::{ProjectId, UserId};
 use magnum_common::status::{Coe, ServerType};
 use serde_json::{Map, Value};
 
-use super::read::template_target;
-use super::{ClusterTemplateView, TemplateApi, get_visibility};
+use super::read::{load, template_target};
+use super::{ClusterTemplateView, TemplateApi};
 use crate::body::{self, check_value};
 use crate::context::{Ctx, RequestContext};
-use crate::controllers::lookup;
 use crate::error::{ApiError, ApiResult};
 use crate::links::host_url;
 use crate::patch::{self, Rules};
@@ -265,14 +264,7 @@ pub async fn update(
         literal: &["/labels"],
     };
     let items = patch::parse(&raw, &rules)?;
-    let all = ctx.is_admin && api == TemplateApi::ClusterTemplate;
-    if all {
-        state.authorize(&ctx, &api.policy("update_all_projects"), &ctx.own_target())?;
-    }
-    let visibility = get_visibility(&ctx, all);
-    let original = state
-        .db(move |conn| lookup::template(conn, &visibility, &ident, false))
-        .await?;
+    let original = load(api, &state, &ctx, ident, "update_all_projects").await?;
     state.authorize(&ctx, &api.policy("update"), &template_target(&original))?;
 
     let host = host_url(&req);
@@ -374,14 +366,7 @@ pub async fn delete(
     ident: String,
 ) -> ApiResult<HttpResponse> {
     Query::parse(&req, &[])?;
-    let all = ctx.is_admin && api == TemplateApi::ClusterTemplate;
-    if all {
-        state.authorize(&ctx, &api.policy("delete_all_projects"), &ctx.own_target())?;
-    }
-    let visibility = get_visibility(&ctx, all);
-    let t = state
-        .db(move |conn| lookup::template(conn, &visibility, &ident, false))
-        .await?;
+    let t = load(api, &state, &ctx, ident, "delete_all_projects").await?;
     state.authorize(&ctx, &api.policy("delete"), &template_target(&t))?;
     let (id, uuid) = (t.id, t.uuid);
     state
