@@ -1,1 +1,2 @@
+//! `magnum-conductor`.
 fn main() {}

@@ -115,6 +115,12 @@ config_groups! {
         /// How the API authenticates requests: `keystone`, or `noauth` for development only
         /// (identity then comes from X-User-Id/X-Project-Id/X-Roles headers, unchecked).
         auth_strategy: String = s("keystone"),
+        /// Run the conductor's periodic tasks (status sync, health, heartbeat).
+        periodic_enable: bool = true,
+        /// Seconds between status syncs of clusters with an operation in progress.
+        periodic_interval_max: u64 = 10,
+        /// Seconds without a heartbeat after which a service is shown down.
+        service_down_time: i64 = 180,
     }
 
     /// The REST API service.
@@ -225,6 +231,13 @@ config_groups! {
     drivers: DriversOpts = "drivers" {
         /// Drivers not to use, by name (e.g. k8s_fedora_atomic_v1).
         disabled_drivers: Vec<String> = Vec::new(),
+        /// Verify the CA of OpenStack services from the nodes.
+        verify_ca: bool = true,
+        /// A CA bundle for the nodes to trust OpenStack services with (file path; empty: none).
+        openstack_ca_file: String = String::new(),
+        /// Directory of Heat templates overriding the built-in ones (same layout as
+        /// heat-templates/); empty: the templates built into the conductor.
+        heat_template_dir: String = String::new(),
     }
 
     /// How the API reaches Glance (image look-ups).
@@ -257,6 +270,47 @@ config_groups! {
         topic: String = s("magnum-conductor"),
         /// Seconds to wait for a response from a conductor.
         conductor_life_check_timeout: u64 = 4,
+        /// Operations a conductor works on at once.
+        workers: usize = 16,
+        /// Seconds a conductor's lease on a cluster lasts; another conductor takes the
+        /// cluster over when it expires.
+        lease_seconds: u64 = 60,
+        /// Seconds between sweeps of the operation outbox (operations whose RPC message
+        /// was lost, or whose conductor died, are picked up by the next sweep).
+        sweep_interval: u64 = 5,
+        /// Attempts at an operation before the cluster is marked failed.
+        max_attempts: u32 = 5,
+    }
+
+    /// Heat stacks of clusters.
+    cluster_heat: ClusterHeatOpts = "cluster_heat" {
+        /// Minutes before a cluster create times out, when the cluster says 0 or nothing.
+        create_timeout: i64 = 60,
+        /// Retries of a Heat request on a 5xx answer or a connection error.
+        max_retries: u32 = 5,
+    }
+
+    /// Cluster behaviour.
+    cluster: ClusterOpts = "cluster" {
+        /// URL of the etcd discovery service; `%(size)d` is the number of masters. Empty: the
+        /// conductor makes up a discovery URL itself (no discovery service is reachable offline).
+        etcd_discovery_service_endpoint_format: String = s("https://discovery.etcd.io/new?size=%(size)d"),
+        /// Scheduler hint for the nodes: affinity, anti-affinity, soft-affinity or soft-anti-affinity.
+        nodes_affinity_policy: String = s("soft-anti-affinity"),
+    }
+
+    /// Per-cluster Kubernetes health polling.
+    kubernetes: KubernetesOpts = "kubernetes" {
+        /// Seconds between health polls of each cluster's API; negative disables them.
+        health_polling_interval: i64 = 60,
+    }
+
+    /// Notifications (CADF events on the message bus).
+    oslo_messaging_notifications: NotificationsOpts = "oslo_messaging_notifications" {
+        /// messagingv2 sends notifications on the bus; noop drops them.
+        driver: Vec<String> = list(&["messagingv2"]),
+        /// Topics notifications are sent to (`<topic>.<priority>`).
+        topics: Vec<String> = list(&["notifications"]),
     }
 
     /// Certificate manager.
@@ -271,5 +325,28 @@ config_groups! {
         trustee_domain_id: Option<String> = None,
         /// Name of the domain containing the trustee users.
         trustee_domain_name: Option<String> = None,
+        /// Id of the administrator of the trustee domain.
+        trustee_domain_admin_id: Option<String> = None,
+        /// Name of the administrator of the trustee domain.
+        trustee_domain_admin_name: Option<String> = None,
+        /// Password of the administrator of the trustee domain.
+        trustee_domain_admin_password: Secret = Secret::default(),
+        /// Roles delegated to the trustee; empty: the requesting user's roles.
+        roles: Vec<String> = Vec::new(),
+        /// Give the nodes the trust id so in-cluster OpenStack integrations (cloud provider,
+        /// Cinder CSI) can act for the user.
+        cluster_user_trust: bool = false,
+        /// Keystone interface whose URL the nodes use.
+        trustee_keystone_interface: String = s("public"),
+    }
+
+    /// Certificate authorities of clusters.
+    x509: X509Opts = "x509" {
+        /// Allow signing certificate requests that ask for a CA.
+        allow_ca: bool = false,
+        /// Days signed certificates are valid.
+        term_of_validity: i64 = 1825,
+        /// Size of generated RSA keys.
+        rsa_key_size: u32 = 2048,
     }
 }
