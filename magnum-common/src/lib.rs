@@ -14,3 +14,6 @@ pub mod db;
 
 #[cfg(feature = "openstack")]
 pub mod openstack;
+
+#[cfg(feature = "rpc")]
+pub mod rpc;
