@@ -9,6 +9,7 @@
 
 pub mod catalog;
 pub mod cloud;
+pub mod heat;
 pub mod jws;
 pub mod keystone;
 pub mod token_cache;
