@@ -121,6 +121,8 @@ config_groups! {
         periodic_interval_max: u64 = 10,
         /// Seconds without a heartbeat after which a service is shown down.
         service_down_time: i64 = 180,
+        /// Seconds to wait for the answer to an RPC call.
+        rpc_response_timeout: u64 = 60,
     }
 
     /// The REST API service.
@@ -264,6 +266,14 @@ config_groups! {
         endpoint_type: String = s("publicURL"),
     }
 
+    /// How the conductor reaches Heat (the cluster stacks).
+    heat_client: HeatClientOpts = "heat_client" {
+        /// Region of the Heat endpoint in the catalog; empty means any.
+        region_name: Option<String> = None,
+        /// Interface of the Heat endpoint: publicURL, internalURL or adminURL.
+        endpoint_type: String = s("publicURL"),
+    }
+
     /// The conductor service.
     conductor: ConductorOpts = "conductor" {
         /// The queue to add conductor tasks to.
@@ -317,6 +327,8 @@ config_groups! {
     certificates: CertificatesOpts = "certificates" {
         /// Certificate manager type: x509keypair (rows in the database) or local (files).
         cert_manager_type: String = s("x509keypair"),
+        /// Directory of the `local` certificate manager (development only).
+        storage_path: String = s("/var/lib/magnum/certificates/"),
     }
 
     /// Trustee users and trusts for clusters.
@@ -346,7 +358,8 @@ config_groups! {
         allow_ca: bool = false,
         /// Days signed certificates are valid.
         term_of_validity: i64 = 1825,
-        /// Size of generated RSA keys.
+        /// Accepted for compatibility and unused: cluster CAs and keys are ECDSA P-256
+        /// (generated in microseconds, accepted by every COE), not RSA.
         rsa_key_size: u32 = 2048,
     }
 }

@@ -18,6 +18,8 @@ pub use connection::{
     AnyConnection, Backend, DbUrl, Manager, MultiBackend, Pool, PooledConnection, build_pool,
     redact_password, write_transaction,
 };
+/// Diesel's error types, for callers whose error enums wrap them.
+pub use diesel::result as diesel_error;
 pub use pagination::{Page, SortDir};
 pub use types::{JsonList, JsonMap, Labels, MaybeHealth, now};
 

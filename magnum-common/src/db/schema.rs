@@ -185,6 +185,17 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Nullable<Timestamp>,
+        auth_token -> Nullable<Text>,
+        progress -> Nullable<Text>,
+        not_before -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    cluster_lease (cluster_uuid) {
+        cluster_uuid -> Text,
+        owner -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -197,4 +208,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     quotas,
     federation,
     pending_operation,
+    cluster_lease,
 );

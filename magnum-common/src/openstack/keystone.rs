@@ -150,6 +150,11 @@ impl From<RawToken> for TokenInfo {
     }
 }
 
+/// Reads the `token` object of a Keystone token response.
+pub fn token_info(token: serde_json::Value) -> Result<TokenInfo, serde_json::Error> {
+    Ok(serde_json::from_value::<RawToken>(token)?.into())
+}
+
 /// Appends `/v3` to a Keystone URL unless it already ends with it.
 pub fn v3_url(auth_url: &str) -> String {
     let base = auth_url.trim_end_matches('/');

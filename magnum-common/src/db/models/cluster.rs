@@ -320,6 +320,33 @@ pub fn save_with_operation(
     })
 }
 
+/// Writes what the API changes on a cluster, its status and health, and
+/// nothing the conductor owns (addresses, stack, trust, certificates), so a
+/// request never puts back a stale copy of those. Returns the row as stored.
+pub fn save_state(conn: &mut AnyConnection, row: &Cluster) -> Result<Cluster, DbError> {
+    use super::changes::{self, ClusterChange};
+    let change = ClusterChange::new()
+        .status(row.status)
+        .status_reason(row.status_reason.clone())
+        .health(row.health_status, row.health_status_reason.clone());
+    changes::update_cluster(conn, row.uuid, change)?;
+    get_by_uuid(conn, &Scope::All, row.uuid)?
+        .ok_or_else(|| DbError::Corrupt(format!("cluster {} vanished", row.uuid)))
+}
+
+/// [`save_state`] and records `operation`, atomically.
+pub fn save_state_with_operation(
+    conn: &mut AnyConnection,
+    row: &Cluster,
+    operation: PendingOperation,
+) -> Result<Cluster, DbError> {
+    write_transaction(conn, |c| {
+        let saved = save_state(c, row)?;
+        super::pending_operation::insert(c, operation)?;
+        Ok(saved)
+    })
+}
+
 /// Deletes the cluster and its node groups.
 pub fn destroy(conn: &mut AnyConnection, uuid: ClusterUuid) -> Result<(), DbError> {
     write_transaction(conn, |c| {

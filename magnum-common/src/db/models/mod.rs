@@ -1,6 +1,8 @@
 //! One module per table: the row type and the queries on it.
 
+pub mod changes;
 pub mod cluster;
+pub mod cluster_lease;
 pub mod cluster_template;
 pub mod federation;
 pub mod magnum_service;

@@ -270,7 +270,7 @@ pub fn create_with_operation(
     write_transaction(conn, |c| {
         diesel::insert_into(dsl::nodegroup).values(row).execute(c)?;
         if let Some(cl) = cluster {
-            super::cluster::save(c, cl)?;
+            super::cluster::save_state(c, &cl)?;
         }
         super::pending_operation::insert(c, operation)?;
         get_by_uuid(c, cluster_uuid, uuid)?
@@ -288,7 +288,7 @@ pub fn save_with_operation(
     write_transaction(conn, |c| {
         let saved = save(c, row)?;
         if let Some(cl) = cluster {
-            super::cluster::save(c, cl)?;
+            super::cluster::save_state(c, &cl)?;
         }
         if let Some(op) = operation {
             super::pending_operation::insert(c, op)?;

@@ -7,6 +7,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::Value;
+use std::fmt;
 
 use crate::db::schema::pending_operation::{self, dsl};
 use crate::db::{AnyConnection, DbError};
@@ -32,7 +33,7 @@ impl OperationState {
 }
 
 /// An operation row.
-#[derive(Debug, Clone, PartialEq, Queryable, Selectable, Insertable, Identifiable)]
+#[derive(Clone, PartialEq, Queryable, Selectable, Insertable, Identifiable)]
 #[diesel(table_name = pending_operation, treat_none_as_null = true)]
 pub struct PendingOperation {
     #[diesel(skip_insertion)]
@@ -53,6 +54,30 @@ pub struct PendingOperation {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: Option<NaiveDateTime>,
+    /// The caller's token, kept only until the operation is done: a create needs
+    /// it to make the cluster's trust, which every later step uses instead.
+    pub auth_token: Option<String>,
+    /// How far the conductor got (JSON), so a retried step finds its own work.
+    pub progress: Option<String>,
+    /// Not to be retried before this time (backoff after a failure).
+    pub not_before: Option<NaiveDateTime>,
+}
+
+impl fmt::Debug for PendingOperation {
+    // By hand, so the caller's token can never reach a log.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PendingOperation")
+            .field("uuid", &self.uuid)
+            .field("cluster_uuid", &self.cluster_uuid)
+            .field("nodegroup_uuid", &self.nodegroup_uuid)
+            .field("method", &self.method)
+            .field("state", &self.state)
+            .field("attempts", &self.attempts)
+            .field("last_error", &self.last_error)
+            .field("auth_token", &self.auth_token.as_ref().map(|_| "***"))
+            .field("progress", &self.progress)
+            .finish_non_exhaustive()
+    }
 }
 
 impl PendingOperation {
@@ -77,7 +102,42 @@ impl PendingOperation {
             last_error: None,
             created_at: crate::db::now(),
             updated_at: None,
+            auth_token: None,
+            progress: None,
+            not_before: None,
         }
+    }
+
+    /// The same operation, carrying the caller's token until it is done.
+    #[must_use]
+    pub fn with_token(mut self, token: Option<String>) -> Self {
+        self.auth_token = token;
+        self
+    }
+
+    /// The arguments, parsed (an object; `{}` if the stored text is not one).
+    pub fn args_json(&self) -> serde_json::Map<String, Value> {
+        parse_object(&self.args)
+    }
+
+    /// The request context, parsed.
+    pub fn context_json(&self) -> serde_json::Map<String, Value> {
+        parse_object(&self.context)
+    }
+
+    /// The progress record, parsed (`{}` before the first step).
+    pub fn progress_json(&self) -> serde_json::Map<String, Value> {
+        self.progress
+            .as_deref()
+            .map(parse_object)
+            .unwrap_or_default()
+    }
+}
+
+fn parse_object(text: &str) -> serde_json::Map<String, Value> {
+    match serde_json::from_str(text) {
+        Ok(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
     }
 }
 
@@ -87,6 +147,18 @@ pub fn insert(conn: &mut AnyConnection, row: PendingOperation) -> Result<(), DbE
         .values(row)
         .execute(conn)?;
     Ok(())
+}
+
+/// The operation `uuid`.
+pub fn get(
+    conn: &mut AnyConnection,
+    uuid: OperationUuid,
+) -> Result<Option<PendingOperation>, DbError> {
+    Ok(dsl::pending_operation
+        .filter(dsl::uuid.eq(uuid.to_string()))
+        .select(PendingOperation::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// The operations recorded for `cluster`, oldest first.
@@ -101,6 +173,20 @@ pub fn list_for_cluster(
         .load(conn)?)
 }
 
+/// The operations of `cluster` still pending, oldest first (whether due or not:
+/// a cluster's operations run in order, so a deferred one holds back the rest).
+pub fn pending_for_cluster(
+    conn: &mut AnyConnection,
+    cluster: ClusterUuid,
+) -> Result<Vec<PendingOperation>, DbError> {
+    Ok(dsl::pending_operation
+        .filter(dsl::cluster_uuid.eq(cluster.to_string()))
+        .filter(dsl::state.eq(OperationState::Pending.as_str()))
+        .order(dsl::id.asc())
+        .select(PendingOperation::as_select())
+        .load(conn)?)
+}
+
 /// Every operation still pending, oldest first.
 pub fn list_pending(conn: &mut AnyConnection) -> Result<Vec<PendingOperation>, DbError> {
     Ok(dsl::pending_operation
@@ -110,7 +196,64 @@ pub fn list_pending(conn: &mut AnyConnection) -> Result<Vec<PendingOperation>, D
         .load(conn)?)
 }
 
-/// Marks an operation done.
+/// Clusters with a pending operation that is due at `now` (at most `limit`,
+/// those waiting longest first): what a sweep hands to the workers.
+pub fn clusters_due(
+    conn: &mut AnyConnection,
+    now: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<ClusterUuid>, DbError> {
+    let rows: Vec<(String, i32)> = dsl::pending_operation
+        .filter(dsl::state.eq(OperationState::Pending.as_str()))
+        .filter(dsl::not_before.is_null().or(dsl::not_before.le(now)))
+        .order(dsl::id.asc())
+        .select((dsl::cluster_uuid, dsl::id))
+        .limit(limit)
+        .load(conn)?;
+    let mut seen = std::collections::HashSet::new();
+    Ok(rows
+        .into_iter()
+        .filter_map(|(c, _)| c.parse::<ClusterUuid>().ok())
+        .filter(|c| seen.insert(*c))
+        .collect())
+}
+
+/// Records how far an operation got.
+pub fn set_progress(
+    conn: &mut AnyConnection,
+    uuid: OperationUuid,
+    progress: &serde_json::Map<String, Value>,
+) -> Result<(), DbError> {
+    diesel::update(dsl::pending_operation.filter(dsl::uuid.eq(uuid.to_string())))
+        .set((
+            dsl::progress.eq(Some(Value::Object(progress.clone()).to_string())),
+            dsl::updated_at.eq(Some(crate::db::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Puts an operation off until `not_before` after a failed attempt.
+pub fn defer(
+    conn: &mut AnyConnection,
+    uuid: OperationUuid,
+    attempts: i32,
+    not_before: NaiveDateTime,
+    error: &str,
+) -> Result<(), DbError> {
+    diesel::update(dsl::pending_operation.filter(dsl::uuid.eq(uuid.to_string())))
+        .set((
+            dsl::attempts.eq(attempts),
+            dsl::not_before.eq(Some(not_before)),
+            dsl::last_error.eq(Some(error)),
+            dsl::updated_at.eq(Some(crate::db::now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks an operation done (with the error it ended with, if any) and forgets
+/// the caller's token.
 pub fn mark_done(
     conn: &mut AnyConnection,
     uuid: OperationUuid,
@@ -120,8 +263,45 @@ pub fn mark_done(
         .set((
             dsl::state.eq(OperationState::Done.as_str()),
             dsl::last_error.eq(error),
+            dsl::auth_token.eq(None::<String>),
             dsl::updated_at.eq(Some(crate::db::now())),
         ))
         .execute(conn)?;
     Ok(())
+}
+
+/// Deletes every operation of `cluster` (when the cluster itself goes: what
+/// was still pending has nothing left to act on).
+pub fn purge_cluster(conn: &mut AnyConnection, cluster: ClusterUuid) -> Result<usize, DbError> {
+    Ok(
+        diesel::delete(dsl::pending_operation.filter(dsl::cluster_uuid.eq(cluster.to_string())))
+            .execute(conn)?,
+    )
+}
+
+/// Clusters with an operation pending, or one finished since `since`: the
+/// status sync leaves them alone until their operations have settled.
+pub fn clusters_active_since(
+    conn: &mut AnyConnection,
+    since: NaiveDateTime,
+) -> Result<std::collections::HashSet<ClusterUuid>, DbError> {
+    let rows: Vec<String> = dsl::pending_operation
+        .filter(
+            dsl::state
+                .eq(OperationState::Pending.as_str())
+                .or(dsl::updated_at.ge(since)),
+        )
+        .select(dsl::cluster_uuid)
+        .load(conn)?;
+    Ok(rows.into_iter().filter_map(|c| c.parse().ok()).collect())
+}
+
+/// Whether `cluster` has an operation pending.
+pub fn has_pending(conn: &mut AnyConnection, cluster: ClusterUuid) -> Result<bool, DbError> {
+    let n: i64 = dsl::pending_operation
+        .filter(dsl::cluster_uuid.eq(cluster.to_string()))
+        .filter(dsl::state.eq(OperationState::Pending.as_str()))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
 }
