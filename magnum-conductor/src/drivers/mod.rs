@@ -4,13 +4,32 @@
 //! (template, files, environment files and parameters, rendered with tera from
 //! `heat-templates/`), knows which stack parameters scale or upgrade a node
 //! group, and maps the stack's outputs back onto the cluster.
+//!
+//! The drivers of this build are [`k8s::K8sDriver`] (`k8s_fedora_coreos_v1`,
+//! `k8s_fedora_atomic_v1`) and [`swarm::SwarmDriver`] (`swarm_fedora_atomic_v2`). They render
+//! [`templates::Templates`]: the built-in `heat-templates/`, or a directory with the same layout
+//! (`[drivers] heat_template_dir`). A [`Registry`] holds the drivers over one set of templates;
+//! [`by_name`] is the registry over the built-in templates.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, OnceLock};
 
 use magnum_common::db::models::cluster::Cluster;
 use magnum_common::db::models::cluster_template::ClusterTemplate;
 use magnum_common::db::models::nodegroup::NodeGroup;
 use serde_json::{Map, Value};
+
+mod common;
+pub mod k8s;
+mod k8s_params;
+pub mod swarm;
+pub mod templates;
+mod upgrade;
+
+#[cfg(test)]
+mod tests;
+
+pub use templates::{TemplateError, Templates};
 
 /// Why a driver could not produce a stack.
 #[derive(Debug, thiserror::Error)]
@@ -153,16 +172,105 @@ pub trait Driver: Send + Sync {
     /// The stack of a non-default node group (is_cluster_stack = false).
     fn nodegroup_stack(&self, inputs: &StackInputs<'_>) -> Result<RenderedStack, DriverError>;
     /// Parameters that resize a worker node group, removing `nodes_to_remove` first.
-    fn scale_parameters(&self, nodegroup: &NodeGroup, node_count: i32, nodes_to_remove: &[String]) -> Map<String, Value>;
+    fn scale_parameters(
+        &self,
+        nodegroup: &NodeGroup,
+        node_count: i32,
+        nodes_to_remove: &[String],
+    ) -> Map<String, Value>;
     /// Parameters that upgrade a node group to `to` (400-style `DriverError::Invalid` when
     /// the driver cannot, e.g. a downgrade or swarm).
-    fn upgrade_parameters(&self, inputs: &StackInputs<'_>, to: &ClusterTemplate, max_batch_size: i32) -> Result<Map<String, Value>, DriverError>;
+    fn upgrade_parameters(
+        &self,
+        inputs: &StackInputs<'_>,
+        to: &ClusterTemplate,
+        max_batch_size: i32,
+    ) -> Result<Map<String, Value>, DriverError>;
     /// Maps a stack's outputs and parameters (as Heat returns them) onto Magnum's fields.
-    fn outputs(&self, cluster: &Cluster, template: &ClusterTemplate, outputs: &Map<String, Value>, parameters: &Map<String, Value>) -> StackOutputs;
+    fn outputs(
+        &self,
+        cluster: &Cluster,
+        template: &ClusterTemplate,
+        outputs: &Map<String, Value>,
+        parameters: &Map<String, Value>,
+    ) -> StackOutputs;
+    /// The cluster stack's resource whose id a node group stack gets as
+    /// `ExistingCluster::security_group` (its `network` resource gives the network and subnet).
+    fn worker_security_group_resource(&self) -> &'static str {
+        "secgroup_kube_minion"
+    }
 }
 
-/// The driver called `name`, if this build has it.
+/// The drivers of this build over one set of templates.
+pub struct Registry {
+    templates: Arc<Templates>,
+    drivers: Vec<Box<dyn Driver>>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry")
+            .field("templates", &self.templates)
+            .field("drivers", &self.names())
+            .finish()
+    }
+}
+
+impl Registry {
+    /// Every driver, rendering `templates`.
+    pub fn new(templates: Arc<Templates>) -> Self {
+        let drivers: Vec<Box<dyn Driver>> = vec![
+            Box::new(k8s::K8sDriver::fedora_coreos(Arc::clone(&templates))),
+            Box::new(k8s::K8sDriver::fedora_atomic(Arc::clone(&templates))),
+            Box::new(swarm::SwarmDriver::new(Arc::clone(&templates))),
+        ];
+        Registry { templates, drivers }
+    }
+
+    /// The drivers over `[drivers] heat_template_dir` (empty: the built-in templates).
+    pub fn from_config(heat_template_dir: &str) -> Result<Self, TemplateError> {
+        Ok(Self::new(Arc::new(Templates::from_config(
+            heat_template_dir,
+        )?)))
+    }
+
+    /// The driver called `name` (upstream's entry-point name).
+    pub fn get(&self, name: &str) -> Option<&dyn Driver> {
+        self.drivers.iter().find(|d| d.name() == name).map(|d| &**d)
+    }
+
+    /// The drivers' names.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.drivers.iter().map(|d| d.name()).collect()
+    }
+
+    /// The templates the drivers render.
+    pub fn templates(&self) -> &Templates {
+        &self.templates
+    }
+}
+
+/// The driver called `name` over the built-in templates, if this build has it. (A conductor
+/// honouring `[drivers] heat_template_dir` uses a [`Registry`] instead.)
 pub fn by_name(name: &str) -> Option<&'static dyn Driver> {
-    let _ = name;
-    None
+    static BUILT_IN: OnceLock<Option<Registry>> = OnceLock::new();
+    BUILT_IN
+        .get_or_init(|| match Templates::load(None) {
+            Ok(t) => Some(Registry::new(Arc::new(t))),
+            Err(e) => {
+                tracing::error!("the built-in Heat templates do not load: {e}");
+                None
+            }
+        })
+        .as_ref()
+        .and_then(|r| r.get(name))
+}
+
+/// Adds the `ca_key` parameter (the cluster CA's decrypted private key, PEM) to a Kubernetes
+/// stack whose `cert_manager_api` label is on; drivers never see the CA key.
+pub fn insert_ca_key(stack: &mut RenderedStack, ca_key_pem: &str) {
+    stack.parameters.insert(
+        "ca_key".to_owned(),
+        Value::from(ca_key_pem.replace('\n', "\\n")),
+    );
 }
