@@ -1,0 +1,3 @@
+//! Notifications: CADF `magnum.cluster.{create,update,delete}` events.
+
+pub mod cadf;
