@@ -70,8 +70,12 @@ fn main() -> anyhow::Result<()> {
     )
     .context("starting magnum-api")?;
     tracing::info!(host = %bind.0, port = bind.1, workers, backend = state.db.backend().name(), "magnum-api starting");
-    let state = Data::new(state);
     actix_web::rt::System::new().block_on(async move {
+        // The bus connection lives on this (the main) runtime, which runs as long
+        // as the server does; the workers' handlers share it.
+        let mut state = state;
+        state.conductor = magnum_api::conductor::ConductorClient::from_config(&state.config);
+        let state = Data::new(state);
         HttpServer::new(move || magnum_api::app(state.clone()))
             .workers(workers)
             .backlog(1024)

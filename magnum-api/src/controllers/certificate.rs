@@ -9,7 +9,9 @@ use serde_json::{Value, json};
 use super::cluster::cluster_target;
 use super::lookup;
 use crate::body::{self, Field, Kind};
+use crate::conductor::rpc_context;
 use crate::context::Ctx;
+use crate::controllers::cluster::request_id;
 use crate::error::{ApiError, ApiResult};
 use crate::links::{self, host_url};
 use crate::query::Query;
@@ -53,6 +55,7 @@ pub async fn show(
     let result = state
         .conductor
         .call(
+            rpc_context(&ctx, &request_id(&req)),
             "get_ca_certificate",
             json!({"cluster": c.uuid, "ca_cert_type": q.get("ca_cert_type")}),
         )
@@ -109,6 +112,7 @@ pub async fn create(
     let result = state
         .conductor
         .call(
+            rpc_context(&ctx, &request_id(&req)),
             "sign_certificate",
             json!({"cluster": c.uuid, "csr": csr, "ca_cert_type": ca_cert_type}),
         )
@@ -150,7 +154,11 @@ pub async fn rotate(
     }
     state
         .conductor
-        .call("rotate_ca_certificate", json!({"cluster": c.uuid}))
+        .call(
+            rpc_context(&ctx, &request_id(&req)),
+            "rotate_ca_certificate",
+            json!({"cluster": c.uuid}),
+        )
         .await?;
     Ok(HttpResponse::Accepted().json(json!({"uuid": c.uuid})))
 }

@@ -13,7 +13,9 @@ use super::cluster::{ClusterApi, cluster_target};
 use super::cluster_template::get_visibility;
 use super::lookup;
 use crate::body::{self, Field, Kind, STR255};
+use crate::conductor::rpc_context;
 use crate::context::Ctx;
+use crate::controllers::cluster::request_id;
 use crate::controllers::cluster::update_not_supported_for;
 use crate::error::{ApiError, ApiResult};
 use crate::query::Query;
@@ -132,6 +134,7 @@ pub async fn resize(
         )));
     }
     let context = super::cluster::operation_context(&ctx, &super::cluster::request_id(&req));
+    let token = ctx.token.as_deref().map(str::to_owned);
     state
         .db(move |conn| {
             write_transaction(conn, |tx| {
@@ -146,15 +149,19 @@ pub async fn resize(
                 nodegroup::save(tx, ng.clone())?;
                 current.status = ClusterStatus::UpdateInProgress;
                 current.status_reason = None;
-                cluster::save_with_operation(tx, current, PendingOperation::new(uuid, Some(ng.uuid), "cluster_resize", args, context))?;
+                cluster::save_state_with_operation(tx, &current, PendingOperation::new(uuid, Some(ng.uuid), "cluster_resize", args, context).with_token(token))?;
                 Ok(())
             })
         })
         .await?;
     state
         .conductor
-        .cast("cluster_resize", json!({"uuid": uuid}))
-        .await?;
+        .cast(
+            rpc_context(&ctx, &request_id(&req)),
+            "cluster_resize",
+            json!({"cluster": uuid}),
+        )
+        .await;
     Ok(HttpResponse::Accepted().json(json!({"uuid": uuid})))
 }
 
@@ -227,7 +234,7 @@ pub async fn upgrade(
     }
     state
         .conductor
-        .call("cluster_upgrade", json!({"cluster": uuid, "cluster_template": target.uuid, "max_batch_size": given.get("max_batch_size"), "nodegroup": ng.map(|n| n.uuid)}))
+        .call(rpc_context(&ctx, &request_id(&req)), "cluster_upgrade", json!({"cluster": uuid, "cluster_template": target.uuid, "max_batch_size": given.get("max_batch_size"), "nodegroup": ng.map(|n| n.uuid)}))
         .await?;
     Ok(HttpResponse::Accepted().json(json!({"uuid": uuid})))
 }

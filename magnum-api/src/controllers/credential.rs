@@ -7,7 +7,9 @@ use serde_json::json;
 
 use super::lookup;
 use crate::body;
+use crate::conductor::rpc_context;
 use crate::context::Ctx;
+use crate::controllers::cluster::request_id;
 use crate::error::ApiResult;
 use crate::query::Query;
 use crate::state::AppState;
@@ -32,7 +34,11 @@ pub async fn rotate(
         .await?;
     state
         .conductor
-        .call("credential_rotate", json!({"cluster": c.uuid}))
+        .call(
+            rpc_context(&ctx, &request_id(&req)),
+            "credential_rotate",
+            json!({"cluster": c.uuid}),
+        )
         .await?;
     Ok(HttpResponse::Accepted().json(json!({"uuid": c.uuid})))
 }

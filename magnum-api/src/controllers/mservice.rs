@@ -12,9 +12,6 @@ use crate::error::ApiResult;
 use crate::query::Query;
 use crate::state::AppState;
 
-/// Seconds without a heartbeat after which a service is down (upstream's service_down_time).
-pub const SERVICE_DOWN_TIME: i64 = 180;
-
 /// One service.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MagnumServiceView {
@@ -51,10 +48,11 @@ pub async fn list(req: HttpRequest, state: Data<AppState>, ctx: Ctx) -> ApiResul
     state.authorize(&ctx, "magnum-service:get_all", &ctx.own_target())?;
     let rows = state.db(|conn| Ok(magnum_service::list(conn)?)).await?;
     let now = magnum_common::db::now();
+    let down_after = state.config.default.service_down_time;
     let mservices = rows
         .into_iter()
         .map(|s| MagnumServiceView {
-            state: if s.is_up(now, SERVICE_DOWN_TIME) {
+            state: if s.is_up(now, down_after) {
                 "up"
             } else {
                 "down"

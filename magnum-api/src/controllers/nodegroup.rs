@@ -17,6 +17,7 @@ use utoipa::ToSchema;
 use super::cluster::{operation_context, request_id};
 use super::{lookup, ts, ts_opt};
 use crate::body::{self, Field, Kind, STR255};
+use crate::conductor::rpc_context;
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::links::{Link, host_url};
@@ -644,7 +645,8 @@ pub async fn create(
         "nodegroup_create",
         json!({"nodegroup": ng.uuid}),
         context,
-    );
+    )
+    .with_token(ctx.token.as_deref().map(str::to_owned));
     let cluster_name = c.name.clone().unwrap_or_else(|| uuid.to_string());
     let saved = state
         .db(
@@ -658,8 +660,12 @@ pub async fn create(
         .await?;
     state
         .conductor
-        .cast("nodegroup_create", json!({"uuid": uuid}))
-        .await?;
+        .cast(
+            rpc_context(&ctx, &request_id(&req)),
+            "nodegroup_create",
+            json!({"cluster": uuid}),
+        )
+        .await;
     Ok(HttpResponse::Accepted().json(NodeGroupView::new(saved, &cluster_labels, &host_url(&req))))
 }
 
@@ -768,13 +774,16 @@ pub async fn update(
         ng.status = ClusterStatus::UpdateInProgress;
         let context = operation_context(&ctx, &request_id(&req));
         (
-            Some(PendingOperation::new(
-                uuid,
-                Some(ng.uuid),
-                "nodegroup_update",
-                json!({"nodegroup": ng.uuid}),
-                context,
-            )),
+            Some(
+                PendingOperation::new(
+                    uuid,
+                    Some(ng.uuid),
+                    "nodegroup_update",
+                    json!({"nodegroup": ng.uuid}),
+                    context,
+                )
+                .with_token(ctx.token.as_deref().map(str::to_owned)),
+            ),
             Some(cl),
         )
     } else {
@@ -794,8 +803,12 @@ pub async fn update(
     if has_op {
         state
             .conductor
-            .cast("nodegroup_update", json!({"uuid": uuid}))
-            .await?;
+            .cast(
+                rpc_context(&ctx, &request_id(&req)),
+                "nodegroup_update",
+                json!({"cluster": uuid}),
+            )
+            .await;
     }
     Ok(HttpResponse::Accepted().json(NodeGroupView::new(saved, &c.labels.0, &host)))
 }
@@ -823,6 +836,7 @@ pub async fn delete(
         ));
     }
     let context = operation_context(&ctx, &request_id(&req));
+    let token = ctx.token.as_deref().map(str::to_owned);
     state
         .db(move |conn| {
             write_transaction(conn, |tx| {
@@ -838,7 +852,8 @@ pub async fn delete(
                     "nodegroup_delete",
                     json!({"nodegroup": ng.uuid}),
                     context,
-                );
+                )
+                .with_token(token);
                 nodegroup::save_with_operation(tx, ng, Some(cl), Some(op))?;
                 Ok(())
             })
@@ -846,7 +861,11 @@ pub async fn delete(
         .await?;
     state
         .conductor
-        .cast("nodegroup_delete", json!({"uuid": uuid}))
-        .await?;
+        .cast(
+            rpc_context(&ctx, &request_id(&req)),
+            "nodegroup_delete",
+            json!({"cluster": uuid}),
+        )
+        .await;
     Ok(HttpResponse::NoContent().finish())
 }

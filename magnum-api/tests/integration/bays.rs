@@ -113,13 +113,26 @@ async fn bay_rules() {
         .send()
         .await
         .expect_error(400, "Unknown attribute for argument bay: keypair");
-    // At 1.1 bays are synchronous conductor calls: 503 until a conductor runs, and nothing is written.
-    app.post("/v1/bays")
+    // Nothing above was written.
+    {
+        let mut conn = app.state.db.conn().unwrap();
+        assert_eq!(cluster::count(&mut conn, &Scope::All).unwrap(), 0);
+    }
+    // At 1.1 a bay create is a synchronous conductor call. Without a conductor the bay is
+    // still recorded with its pending operation (the outbox is the truth) and answered 201
+    // as CREATE_IN_PROGRESS, so the create proceeds once a conductor runs.
+    let created = app
+        .post("/v1/bays")
         .user("demo")
         .json(json!({"baymodel_id": bm}))
         .send()
         .await
-        .expect_error(503, "conductor is not available");
+        .expect(201)
+        .json;
+    assert_eq!(created["status"], "CREATE_IN_PROGRESS");
+    let uuid = created["uuid"].as_str().unwrap().to_owned();
     let mut conn = app.state.db.conn().unwrap();
-    assert_eq!(cluster::count(&mut conn, &Scope::All).unwrap(), 0);
+    assert_eq!(cluster::count(&mut conn, &Scope::All).unwrap(), 1);
+    let parsed: magnum_common::ids::ClusterUuid = uuid.parse().unwrap();
+    assert!(magnum_common::db::models::pending_operation::has_pending(&mut conn, parsed).unwrap());
 }

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 use super::view::BayView;
 use super::{BAY_FIELDS, CLUSTER_FIELDS, ClusterApi};
 use crate::body;
+use crate::conductor::rpc_context;
 use crate::context::{Ctx, RequestContext};
 use crate::controllers::cluster_template::{check_devicemapper, get_visibility};
 use crate::controllers::lookup;
@@ -151,11 +152,6 @@ pub async fn create(
                 .to_owned(),
         ));
     }
-    if api == ClusterApi::Bay && version == ApiVersion::new(1, 1) {
-        // Bays at 1.1 are created by a synchronous conductor call.
-        state.authorize(&ctx, &api.policy("create"), &ctx.own_target())?;
-        state.conductor.call("cluster_create", json!({})).await?;
-    }
     state.authorize(&ctx, &api.policy("create"), &ctx.own_target())?;
     let project = ctx.owner_project()?;
 
@@ -250,11 +246,12 @@ pub async fn create(
         c.uuid,
         None,
         "cluster_create",
-        args.clone(),
+        args,
         operation_context(&ctx, &request_id(&req)),
-    );
-    let uuid = c.uuid;
-    let created = state
+    )
+    .with_token(ctx.token.as_deref().map(str::to_owned));
+    let (uuid, op_uuid) = (c.uuid, op.uuid);
+    state
         .db(move |conn| {
             write_transaction(conn, |tx| {
                 // Counted again under the write lock, so concurrent creates cannot both slip past the limit.
@@ -262,28 +259,37 @@ pub async fn create(
                 {
                     return Err(quota_error());
                 }
-                Ok(cluster::create_with_nodegroups(tx, c, nodegroups, op)?)
+                cluster::create_with_nodegroups(tx, c, nodegroups, op)?;
+                Ok(())
             })
         })
         .await?;
-    state
-        .conductor
-        .cast("cluster_create", json!({"uuid": uuid, "args": args}))
-        .await?;
+    let rpc_ctx = rpc_context(&ctx, &request_id(&req));
     tracing::info!(cluster = %uuid, "cluster create accepted");
     if api == ClusterApi::Bay && version == ApiVersion::new(1, 1) {
+        // Bays at 1.1 wait for the conductor (until Heat accepted the stack), as
+        // upstream's synchronous call did. If the conductor does not answer, the
+        // bay is still recorded and its create proceeds from the outbox.
+        let args = json!({"cluster": uuid, "operation": op_uuid, "wait": true});
+        match state.conductor.call(rpc_ctx, "cluster_create", args).await {
+            Ok(_) | Err(ApiError::Unavailable(_)) => {}
+            Err(e) => return Err(e),
+        }
         let host = host_url(&req);
-        let ngs = state
+        let (created, ngs) = state
             .db(move |conn| {
-                Ok(magnum_common::db::models::nodegroup::list_for_clusters(
-                    conn,
-                    &[uuid],
-                )?)
+                let c = cluster::get_by_uuid(conn, &Scope::All, uuid)?.ok_or_else(|| {
+                    crate::controllers::lookup::cluster_not_found(&uuid.to_string())
+                })?;
+                let ngs = magnum_common::db::models::nodegroup::list_for_clusters(conn, &[uuid])?;
+                Ok((c, ngs))
             })
             .await?;
         return Ok(HttpResponse::Created()
             .insert_header((header::LOCATION, format!("{host}/v1/bays/{uuid}")))
             .json(BayView::new(created, &ngs, &host, false)));
     }
+    let args = json!({"cluster": uuid, "operation": op_uuid});
+    state.conductor.cast(rpc_ctx, "cluster_create", args).await;
     Ok(HttpResponse::Accepted().json(json!({"uuid": uuid})))
 }

@@ -19,6 +19,7 @@ use super::read::load;
 use super::view::{BayView, render};
 use super::{ClusterApi, cluster_target};
 use crate::body::{self, Field, Kind};
+use crate::conductor::rpc_context;
 use crate::context::Ctx;
 use crate::error::{ApiError, ApiResult};
 use crate::links::host_url;
@@ -180,9 +181,6 @@ pub async fn update(
                 .to_owned(),
         ));
     }
-    if api == ClusterApi::Bay && version == ApiVersion::new(1, 1) {
-        state.conductor.call("cluster_update", json!({})).await?;
-    }
     if changed.is_empty() {
         return accepted(api, version, c, &ngs, &host);
     }
@@ -201,7 +199,9 @@ pub async fn update(
     let worker = ngs.iter().find(|n| n.is_default && !n.is_master()).cloned();
     let scale = node_count.zip(worker).filter(|(n, w)| *n != w.node_count);
     let context = operation_context(&ctx, &request_id(&req));
-    let (saved, ngs) = state
+    let token = ctx.token.as_deref().map(str::to_owned);
+    let op_uuid = magnum_common::ids::OperationUuid::new();
+    let (saved, ngs, scaled) = state
         .db(move |conn| {
             write_transaction(conn, |tx| {
                 // Re-read under the write lock: another request may have moved the status.
@@ -219,18 +219,33 @@ pub async fn update(
                         updated.status_reason = None;
                         let args = json!({"node_count": n, "previous_node_count": previous, "nodegroup": worker.uuid, "rollback": rollback,
                                           "health_status": updated.health_status.0, "health_status_reason": updated.health_status_reason});
-                        cluster::save_with_operation(tx, updated, PendingOperation::new(uuid, Some(worker.uuid), "cluster_update", args, context))?
+                        let mut op = PendingOperation::new(uuid, Some(worker.uuid), "cluster_update", args, context).with_token(token);
+                        op.uuid = op_uuid;
+                        (cluster::save_state_with_operation(tx, &updated, op)?, true)
                     }
-                    None => cluster::save(tx, updated)?,
+                    None => (cluster::save_state(tx, &updated)?, false),
                 };
-                Ok((saved, nodegroup::list_for_clusters(tx, &[uuid])?))
+                let (saved, scaled) = saved;
+                Ok((saved, nodegroup::list_for_clusters(tx, &[uuid])?, scaled))
             })
         })
         .await?;
-    state
-        .conductor
-        .cast("cluster_update", json!({"uuid": uuid}))
-        .await?;
+    if scaled {
+        let rpc_ctx = rpc_context(&ctx, &request_id(&req));
+        if api == ClusterApi::Bay && version == ApiVersion::new(1, 1) {
+            // Bays at 1.1 wait for the conductor to hand the scaling to Heat.
+            let args = json!({"cluster": uuid, "operation": op_uuid, "wait": true});
+            match state.conductor.call(rpc_ctx, "cluster_update", args).await {
+                Ok(_) | Err(ApiError::Unavailable(_)) => {}
+                Err(e) => return Err(e),
+            }
+        } else {
+            state
+                .conductor
+                .cast(rpc_ctx, "cluster_update", json!({"cluster": uuid}))
+                .await;
+        }
+    }
     accepted(api, version, saved, &ngs, &host)
 }
 
@@ -259,21 +274,17 @@ pub async fn delete(
     Query::parse(&req, &[])?;
     let c = load(api, &state, &ctx, ident, "delete_all_projects").await?;
     state.authorize(&ctx, &api.policy("delete"), &cluster_target(&c))?;
-    if api == ClusterApi::Bay && version == ApiVersion::new(1, 1) {
-        state
-            .conductor
-            .call("cluster_delete", json!({"uuid": c.uuid}))
-            .await?;
-    }
     let uuid = c.uuid;
     let context = operation_context(&ctx, &request_id(&req));
-    state
+    let token = ctx.token.as_deref().map(str::to_owned);
+    let op_uuid = magnum_common::ids::OperationUuid::new();
+    let recorded = state
         .db(move |conn| {
             write_transaction(conn, |tx| {
                 let Some(mut current) =
                     cluster::get_by_uuid(tx, &magnum_common::db::models::Scope::All, uuid)?
                 else {
-                    return Ok(());
+                    return Ok(false);
                 };
                 let pending_delete =
                     pending_operation::list_for_cluster(tx, uuid)?
@@ -283,25 +294,37 @@ pub async fn delete(
                                 && op.state == pending_operation::OperationState::Pending.as_str()
                         });
                 if current.status == ClusterStatus::DeleteInProgress && pending_delete {
-                    return Ok(());
+                    return Ok(false);
                 }
                 current.status = ClusterStatus::DeleteInProgress;
                 current.status_reason = None;
-                let op = PendingOperation::new(
+                let mut op = PendingOperation::new(
                     uuid,
                     None,
                     "cluster_delete",
                     json!({"uuid": uuid}),
                     context,
-                );
-                cluster::save_with_operation(tx, current, op)?;
-                Ok(())
+                )
+                .with_token(token);
+                op.uuid = op_uuid;
+                cluster::save_state_with_operation(tx, &current, op)?;
+                Ok(true)
             })
         })
         .await?;
-    state
-        .conductor
-        .cast("cluster_delete", json!({"uuid": uuid}))
-        .await?;
+    let rpc_ctx = rpc_context(&ctx, &request_id(&req));
+    if api == ClusterApi::Bay && version == ApiVersion::new(1, 1) && recorded {
+        // Bays at 1.1 wait for the conductor to ask Heat for the delete.
+        let args = json!({"cluster": uuid, "operation": op_uuid, "wait": true});
+        match state.conductor.call(rpc_ctx, "cluster_delete", args).await {
+            Ok(_) | Err(ApiError::Unavailable(_)) => {}
+            Err(e) => return Err(e),
+        }
+    } else {
+        state
+            .conductor
+            .cast(rpc_ctx, "cluster_delete", json!({"cluster": uuid}))
+            .await;
+    }
     Ok(HttpResponse::NoContent().finish())
 }
