@@ -206,10 +206,16 @@ impl Driver for SwarmDriver {
         &self,
         _nodegroup: &NodeGroup,
         node_count: i32,
-        _nodes_to_remove: &[String],
+        nodes_to_remove: &[String],
     ) -> Map<String, Value> {
         let mut p = Map::new();
         p.insert("number_of_nodes".to_owned(), Value::from(node_count));
+        if !nodes_to_remove.is_empty() {
+            p.insert(
+                "nodes_to_remove".to_owned(),
+                Value::from(nodes_to_remove.to_vec()),
+            );
+        }
         p
     }
 
