@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use magnum_common::db::models::{cluster_lease, pending_operation};
+use magnum_common::db::models::{changes, cluster_lease, pending_operation};
 use magnum_common::ids::{ClusterUuid, OperationUuid};
 use tokio::sync::{mpsc, oneshot};
 
@@ -231,8 +231,21 @@ impl Reconciler {
                     let when = magnum_common::db::now()
                         + chrono::Duration::from_std(wait).unwrap_or_default();
                     let uuid = op.row.uuid;
+                    // The cluster says why it is waiting, so a user sees more than IN_PROGRESS.
+                    let shown = format!(
+                        "{reason}; retrying in {}s (attempt {attempts} of {})",
+                        wait.as_secs(),
+                        svc.cfg.conductor.max_attempts
+                    );
                     svc.db
-                        .run(move |c| pending_operation::defer(c, uuid, attempts, when, &reason))
+                        .run(move |c| {
+                            pending_operation::defer(c, uuid, attempts, when, &reason)?;
+                            changes::update_cluster(
+                                c,
+                                cluster,
+                                changes::ClusterChange::new().status_reason(Some(shown)),
+                            )
+                        })
                         .await?;
                     let me_cluster = cluster;
                     let tx = self.tx.clone();

@@ -82,6 +82,76 @@ struct Finished {
     failure: Option<String>,
 }
 
+/// Times Heat is asked again to delete a stack whose delete failed, before the
+/// cluster shows DELETE_FAILED (Heat retries a delete of a DELETE_FAILED stack;
+/// its failures are often passing ones, such as Keystone refusing a project
+/// delete for a moment).
+const DELETE_RETRIES: i64 = 3;
+
+/// A cluster being deleted whose stack's delete failed: queues another
+/// `cluster_delete` (the conductor deletes the stack again) and says so in the
+/// cluster's status_reason. Returns true when it did.
+async fn retry_failed_delete(
+    svc: &Services,
+    c: &Cluster,
+    ngs: &[NodeGroup],
+    stacks: &HashMap<String, StackSummary>,
+) -> Result<bool, OpError> {
+    if c.status != ClusterStatus::DeleteInProgress {
+        return Ok(false);
+    }
+    let failed = ngs
+        .iter()
+        .filter_map(|ng| ng.stack_id.clone().or_else(|| c.stack_id.clone()))
+        .chain(c.stack_id.clone())
+        .filter_map(|id| stacks.get(&id))
+        .find(|s| s.stack_status == "DELETE_FAILED");
+    let Some(stack) = failed else {
+        return Ok(false);
+    };
+    let why = stack.stack_status_reason.clone().unwrap_or_default();
+    let (uuid, read_at, ctx) = (c.uuid, c.updated_at, Value::Object(context_of(c)));
+    let stack_name = stack.stack_name.clone();
+    let queued = svc
+        .db
+        .run(move |conn| {
+            magnum_common::db::write_transaction(conn, |tx| {
+                if pending_operation::has_pending(tx, uuid)? {
+                    return Ok(None);
+                }
+                let done = pending_operation::count_method(tx, uuid, "cluster_delete")?;
+                if done > DELETE_RETRIES {
+                    return Ok(None);
+                }
+                let reason = format!(
+                    "Heat could not delete stack {stack_name}: {why}; deleting it again (retry {done} of {DELETE_RETRIES})"
+                );
+                let change = ClusterChange::new().status_reason(Some(reason));
+                if !changes::update_cluster_if_unchanged(tx, uuid, read_at, change)? {
+                    return Ok(None);
+                }
+                let row = pending_operation::PendingOperation::new(
+                    uuid,
+                    None,
+                    "cluster_delete",
+                    json!({"cluster": uuid.to_string(), "retry": done}),
+                    ctx,
+                );
+                pending_operation::insert(tx, row)?;
+                Ok::<_, OpError>(Some(done))
+            })
+        })
+        .await?;
+    match queued {
+        Some(n) => {
+            // The outbox sweep picks the operation up.
+            tracing::warn!(cluster = %c.uuid, retry = n, "stack delete failed; deleting again");
+            Ok(true)
+        }
+        None => Ok(false),
+    }
+}
+
 /// Brings one cluster and its node groups up to date with `stacks`.
 pub async fn sync(
     svc: &Services,
@@ -91,6 +161,9 @@ pub async fn sync(
     stacks: &HashMap<String, StackSummary>,
     report: &mut Report,
 ) -> Result<(), OpError> {
+    if retry_failed_delete(svc, c, &ngs, stacks).await? {
+        return Ok(());
+    }
     let mut finished: HashMap<String, Finished> = HashMap::new();
     let mut ng_changes: Vec<(NodeGroup, NodeGroupChange, ClusterStatus, Option<String>)> =
         Vec::new();

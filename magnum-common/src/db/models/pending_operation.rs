@@ -296,6 +296,19 @@ pub fn clusters_active_since(
     Ok(rows.into_iter().filter_map(|c| c.parse().ok()).collect())
 }
 
+/// How many operations `method` of `cluster` there are (done or not).
+pub fn count_method(
+    conn: &mut AnyConnection,
+    cluster: ClusterUuid,
+    method: &str,
+) -> Result<i64, DbError> {
+    Ok(dsl::pending_operation
+        .filter(dsl::cluster_uuid.eq(cluster.to_string()))
+        .filter(dsl::method.eq(method))
+        .count()
+        .get_result(conn)?)
+}
+
 /// Whether `cluster` has an operation pending.
 pub fn has_pending(conn: &mut AnyConnection, cluster: ClusterUuid) -> Result<bool, DbError> {
     let n: i64 = dsl::pending_operation
