@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # devstack/local-up.sh - the local stack, on 127.0.0.1, idempotent (running parts are left alone):
 #   a real Keystone (PyPI, SQLite) seeded like DevStack - users admin, demo, alt_demo and the
-#   magnum service user; catalog entries for identity, container-infra, image, compute, network;
-#   the Glance/Nova/Neutron look-up stand-in (development only); magnum-api on SQLite.
+#   magnum service user; catalog entries for identity, container-infra, image, compute, network,
+#   orchestration; RabbitMQ and MariaDB (Debian packages, data in .local/services); a real Heat
+#   (PyPI heat-api + heat-engine on MariaDB) whose server-side environment stands in for Nova,
+#   Neutron, Cinder and Octavia resources; the Glance/Nova/Neutron look-up stand-in (development
+#   only); magnum-api and magnum-conductor on MariaDB and RabbitMQ.
 # Everything lives in .local/ (git-ignored). Writes .local/openrc, used as DevStack's:
 #   source .local/openrc demo demo    (or admin admin, alt_demo alt_demo)
-# ./devstack/local-down.sh stops it. Ports: Keystone 5000, magnum-api 9511, stand-in 9292/8774/9696.
+# ./devstack/local-down.sh stops it. Ports: Keystone 5000, magnum-api 9511, Heat 8004,
+# RabbitMQ 5672, MariaDB 3306, stand-in 9292/8774/9696.
+# MAGNUM_DB_URL=sqlite:// runs Magnum on its embedded SQLite instead of MariaDB.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -20,17 +25,32 @@ t0=$(now_us)
 export MAGNUM_PASSWORD=${MAGNUM_PASSWORD:-secret}
 export MAGNUM_API_URL=http://127.0.0.1:${MAGNUM_API_PORT:-9511}/v1
 export MAGNUM_VENV_DIR=$LOCAL
+export HEAT_PORT=${HEAT_PORT:-8004}
+# Registered with Keystone from the start, so a re-run of keystone.sh keeps it.
+export HEAT_URL="http://127.0.0.1:$HEAT_PORT/v1/\$(project_id)s"
 
-# Keystone (and its venv) and the build run side by side.
-"$LIB/keystone.sh" start "$LOCAL/keystone" >"$LOCAL/keystone.ready" &
+# Keystone, RabbitMQ + MariaDB, and the build run side by side.
+"$LIB/keystone.sh" start "$LOCAL/keystone" >"$LOCAL/keystone.ready" 2>"$LOCAL/keystone.err" &
 ks=$!
+"$LIB/services.sh" start "$LOCAL/services" rabbitmq >"$LOCAL/services.ready" 2>"$LOCAL/services.err" \
+  && "$LIB/services.sh" start "$LOCAL/services" mariadb >>"$LOCAL/services.ready" 2>>"$LOCAL/services.err" &
+sv=$!
 "$LIB/magnum.sh" build
-wait "$ks" || die "Keystone did not start; see $LOCAL/keystone/keystone.log"
+wait "$ks" || { tail -n 20 "$LOCAL/keystone.err" >&2; die "Keystone did not start; see $LOCAL/keystone/keystone.log"; }
+wait "$sv" || { tail -n 20 "$LOCAL/services.err" >&2; die "RabbitMQ or MariaDB did not start; see $LOCAL/services"; }
 tail -n 1 "$LOCAL/keystone.ready"
 set -a
 # shellcheck disable=SC1091
 . "$LOCAL/keystone/keystone.env"
+# shellcheck disable=SC1091
+. "$LOCAL/services/services.env"
 set +a
+"$LIB/heat.sh" start "$LOCAL/heat" | tail -n 1
+export MAGNUM_TRANSPORT_URL=${RABBIT_URL/#amqp:/rabbit:}
+case ${MAGNUM_DB_URL:-} in
+  '') export MAGNUM_DB_URL=$MYSQL_URL ;;
+  sqlite://) export MAGNUM_DB_URL=sqlite:///$LOCAL/magnum/magnum.sqlite ;;
+esac
 "$LIB/magnum.sh" start "$LOCAL/magnum"
 
 cat >"$LOCAL/openrc" <<RC
@@ -40,6 +60,8 @@ cat >"$LOCAL/openrc" <<RC
 [ -f "$LOCAL/pyclients.env" ] && . "$LOCAL/pyclients.env" && export PATH="\$OSC_BIN:\$PATH"
 RC
 log "local stack ready in $(since "$t0")s:"
-log "  Keystone   $OS_AUTH_URL   (users admin, demo, alt_demo; password $MAGNUM_PASSWORD)"
-log "  magnum-api $MAGNUM_API_URL   (log: $LOCAL/magnum/api.log)"
+log "  Keystone         $OS_AUTH_URL   (users admin, demo, alt_demo; password $MAGNUM_PASSWORD)"
+log "  magnum-api       $MAGNUM_API_URL   (log: $LOCAL/magnum/api.log)"
+log "  magnum-conductor log: $LOCAL/magnum/conductor.log"
+log "  Heat             http://127.0.0.1:$HEAT_PORT/v1   (log: $LOCAL/heat/heat.log)"
 log "  source $LOCAL/openrc demo demo"

@@ -2,10 +2,14 @@
 # scripts/test.sh - every test, with everything it needs, on a fresh Debian machine.
 #
 # Installs what is missing (Debian packages, Python venvs), starts on 127.0.0.1 a real Keystone
-# (JWS tokens), MariaDB and PostgreSQL (from Debian packages) and the cloud look-up stand-in, runs
+# (JWS tokens), RabbitMQ, MariaDB and PostgreSQL (from Debian packages), a real Heat (PyPI) with its
+# cloud stand-in resources, the cloud look-up stand-in, magnum-api and magnum-conductor; runs
 # formatting and lint checks, the unit and integration tests (database tests on SQLite, MariaDB and
-# PostgreSQL in the same run; API tests against the real Keystone) and the end-to-end tests that
-# drive magnum-api with the upstream `openstack coe` and legacy `magnum` clients; stops everything.
+# PostgreSQL in the same run; API tests against the real Keystone; RPC tests against RabbitMQ and a
+# Python oslo.messaging peer; Heat client tests against the real Heat) and the end-to-end tests
+# (the upstream `openstack coe` and legacy `magnum` clients; clusters of the three drivers built
+# through Heat; faults: conductor killed, broker stopped, Heat failing, two conductors); stops
+# everything.
 #
 # Knobs: MAGNUM_TEST_DIR (default .local/test; reused between runs for speed),
 #        MAGNUM_TEST_KEEP=1 (leave the services running), MAGNUM_TEST_FILTER (nextest filter).
@@ -28,6 +32,9 @@ export MAGNUM_MARIADB_PORT=${TEST_MARIADB_PORT:-13306}
 export MAGNUM_POSTGRES_PORT=${TEST_POSTGRES_PORT:-15432}
 export STANDIN_IMAGE_PORT=19292 STANDIN_COMPUTE_PORT=18774 STANDIN_NETWORK_PORT=19696
 export MAGNUM_API_PORT=19511
+export HEAT_PORT=${TEST_HEAT_PORT:-18004}
+export MAGNUM_RABBIT_PORT=${TEST_RABBIT_PORT:-15672}
+export HEAT_URL="http://127.0.0.1:$HEAT_PORT/v1/\$(project_id)s"
 export MAGNUM_API_URL=http://127.0.0.1:$MAGNUM_API_PORT/v1
 export STANDIN_IMAGE_URL=http://127.0.0.1:$STANDIN_IMAGE_PORT
 export STANDIN_COMPUTE_URL=http://127.0.0.1:$STANDIN_COMPUTE_PORT/v2.1
@@ -39,7 +46,9 @@ export MAGNUM_VENV_DIR=$DIR
 stop_all() {
   [ "${MAGNUM_TEST_KEEP:-0}" = 1 ] && { log "leaving the services running (MAGNUM_TEST_KEEP=1)"; return 0; }
   "$LIB/magnum.sh" stop "$DIR/magnum" >/dev/null 2>&1 || true
+  "$LIB/heat.sh" stop "$DIR/heat" >/dev/null 2>&1 || true
   "$LIB/keystone.sh" stop "$DIR/keystone" >/dev/null 2>&1 || true
+  "$LIB/services.sh" stop "$DIR/services" rabbitmq >/dev/null 2>&1 || true
   "$LIB/services.sh" stop "$DIR/services" mariadb >/dev/null 2>&1 || true
   "$LIB/services.sh" stop "$DIR/services" postgresql >/dev/null 2>&1 || true
 }
@@ -48,14 +57,15 @@ trap stop_all EXIT
 # 1. Dependencies and services, in parallel with the build.
 ensure_apt_packages gcc pkg-config libpq-dev default-libmysqlclient-dev
 pids=()
-("$LIB/services.sh" start "$DIR/services" mariadb && "$LIB/services.sh" start "$DIR/services" postgresql) >"$DIR/services.out" 2>"$DIR/services.err" & pids+=($!)
+("$LIB/services.sh" start "$DIR/services" rabbitmq && "$LIB/services.sh" start "$DIR/services" mariadb && "$LIB/services.sh" start "$DIR/services" postgresql) >"$DIR/services.out" 2>"$DIR/services.err" & pids+=($!)
 KEYSTONE_WORKERS=${KEYSTONE_WORKERS:-2} "$LIB/keystone.sh" start "$DIR/keystone" >"$DIR/keystone.out" 2>"$DIR/keystone.err" & pids+=($!)
 "$LIB/pyclients.sh" "$DIR" >"$DIR/pyclients.out" 2>"$DIR/pyclients.err" & pids+=($!)
+"$ROOT/scripts/oslo-peer/venv.sh" "$DIR/venv-oslo" >"$DIR/oslo-peer.out" 2>"$DIR/oslo-peer.err" & pids+=($!)
 log "building (cargo build --workspace --all-targets)"
 cargo build --workspace --all-targets
 for p in "${pids[@]}"; do
   if ! wait "$p"; then
-    tail -n 30 "$DIR"/services.err "$DIR"/keystone.err "$DIR"/pyclients.err >&2 || true
+    tail -n 30 "$DIR"/services.err "$DIR"/keystone.err "$DIR"/pyclients.err "$DIR"/oslo-peer.err >&2 || true
     die "a dependency failed to start (logs above, and in $DIR)"
   fi
 done
@@ -67,10 +77,19 @@ set -a
 # shellcheck disable=SC1091
 . "$DIR/pyclients.env"
 set +a
-# magnum-api for the end-to-end tests: the real binary, on a fresh SQLite database.
+# Heat needs Keystone and MariaDB.
+"$LIB/heat.sh" start "$DIR/heat" | tail -n 1
+# shellcheck disable=SC1091
+. "$DIR/heat/heat.env"
+# magnum-api and magnum-conductor for the end-to-end tests: the real binaries, on a fresh SQLite
+# database (the embedded default), RabbitMQ and the real Heat. Short periods so the tests are quick.
+export MAGNUM_TRANSPORT_URL=${RABBIT_URL/#amqp:/rabbit:}
+export MAGNUM_SYNC_INTERVAL=2 MAGNUM_SWEEP_INTERVAL=2 MAGNUM_LEASE_SECONDS=10 MAGNUM_SERVICE_DOWN_TIME=8
+export MAGNUM_MAX_CLUSTERS_PER_PROJECT=500 MAGNUM_DEBUG=true RUST_LOG=${RUST_LOG:-info,magnum_conductor=debug}
 "$LIB/magnum.sh" stop "$DIR/magnum" >/dev/null 2>&1 || true
-rm -f "$DIR"/magnum/magnum.sqlite*
+rm -f "$DIR"/magnum/magnum.sqlite* "$DIR"/magnum/*.log
 "$LIB/magnum.sh" start "$DIR/magnum"
+export MAGNUM_DIR=$DIR/magnum
 log "dependencies ready after $(since "$t0")s"
 
 # 2. Static checks.
@@ -90,10 +109,27 @@ export MAGNUM_TEST_REQUIRE_KEYSTONE=1
 export MAGNUM_TEST_DIR=$DIR
 export CI=true   # insta: fail on snapshot mismatch instead of writing .snap.new
 export SHELL=${SHELL:-/bin/bash}   # python-magnumclient's `cluster config` reads it
-log "cargo nextest run"
+export MAGNUM_TEST_RABBIT_URL=$RABBIT_URL MAGNUM_TEST_REQUIRE_RABBIT=1
+export MAGNUM_TEST_OSLO_VENV=$DIR/venv-oslo MAGNUM_TEST_REQUIRE_OSLO=1
+export MAGNUM_TEST_REQUIRE_HEAT=1
+# Three passes: (1) everything that tolerates the others running alongside it; (2) the fault
+# tests, one at a time (they kill the conductor, stop the broker, make Heat fail); (3) the Heat
+# client's tests in one process (its fault-injecting tests take a lock the others share).
+quiet='binary(heat) | test(/^faults::/)'
+filter=${MAGNUM_TEST_FILTER:-all()}
+rc=0
+log "cargo nextest run (pass 1: all but the fault tests)"
 if command -v cargo-nextest >/dev/null; then
-  cargo nextest run --workspace --no-fail-fast ${MAGNUM_TEST_FILTER:+-E "$MAGNUM_TEST_FILTER"}
+  cargo nextest run --workspace --no-fail-fast --no-tests=pass -E "($filter) - ($quiet)" || rc=1
+  log "cargo nextest run (pass 2: fault tests, one at a time)"
+  cargo nextest run --workspace --no-fail-fast --no-tests=pass --test-threads 1 -E "($filter) & test(/^faults::/)" || rc=1
 else
-  cargo test --workspace --no-fail-fast
+  cargo test --workspace --no-fail-fast -- --skip faults:: || rc=1
+  cargo test -p magnum-tests --test e2e -- --test-threads 1 faults:: || rc=1
 fi
+log "Heat client tests (pass 3, one process)"
+if [ -z "${MAGNUM_TEST_FILTER:-}" ]; then
+  cargo test -p magnum-common --features openstack --test heat || rc=1
+fi
+[ "$rc" = 0 ] || die "tests failed (see above)"
 log "all tests passed in $(since "$t0")s"

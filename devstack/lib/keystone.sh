@@ -41,6 +41,11 @@
 # - oslo.config parses sys.argv: under gunicorn that holds gunicorn's flags and every worker dies
 #   ("unrecognized arguments") while the master respawns them forever. DIR/ks_wsgi.py trims argv.
 # - gunicorn >= 25 opens ~/.gunicorn/gunicorn.ctl: parallel instances collide; --no-control-socket.
+# - Keystone's AuthContextMiddleware keeps the request's validated token in self.token (fetch_token
+#   writes it, fill_context reads it later), one instance for all threads: with --threads > 1 a
+#   request can be authorised with another request's token (seen as a trustor's DELETE trust
+#   refused 403 "requires a scope of ['system', 'project'], request was made with domain scope"
+#   while Heat's domain admin was busy). DIR/ks_wsgi.py makes that attribute thread-local.
 # - As root, fernet_setup/credential_setup/receipt_setup/create_jws_keypair need --keystone-user/group.
 # - With provider jws, bootstrap loads the provider: the JWS keys must exist before bootstrap. The
 #   receipt provider needs its fernet repo at startup even with jws.
@@ -165,7 +170,9 @@ debug = false
 use_stderr = true
 
 [database]
-connection = sqlite:///$DIR/keystone.db
+# SQLite takes one writer at a time: wait up to 30 s for the lock (pysqlite's default is 5 s,
+# too short when Heat deletes many stack projects at once).
+connection = sqlite:///$DIR/keystone.db?timeout=30
 
 [identity]
 # bcrypt cost 4 instead of 12: password auth ~110 ms instead of ~380 ms. Applies when a password is
@@ -199,9 +206,21 @@ key_repository = $DIR/credential-keys
 EOF
 
 # WSGI shim: oslo.config parses sys.argv, which under gunicorn holds gunicorn's own args.
+# It also makes the token of AuthContextMiddleware per thread (see the gotchas).
 cat >"$DIR/ks_wsgi.py" <<'EOF'
 import sys
+import threading
 sys.argv = sys.argv[:1]
+from keystone.server.flask.request_processing.middleware import auth_context as _ac
+
+
+class _PerThread(threading.local):
+    token = None
+
+
+_tokens = _PerThread()
+_ac.AuthContextMiddleware.token = property(
+    lambda self: _tokens.token, lambda self, value: setattr(_tokens, 'token', value))
 from keystone.server import wsgi as _ks
 application = _ks.initialize_public_application()
 EOF
