@@ -196,10 +196,19 @@ fn cluster_lifecycle() {
     );
     env.openstack("demo", &["coe", "cluster", "delete", &name])
         .ok();
-    let shown = env
-        .openstack("demo", &["coe", "cluster", "show", &name, "-f", "json"])
-        .json();
-    assert_eq!(shown["status"], "DELETE_IN_PROGRESS");
+    // The conductor deletes the stack: DELETE_IN_PROGRESS, then gone.
+    let t0 = std::time::Instant::now();
+    loop {
+        let run = env.openstack("demo", &["coe", "cluster", "show", &name, "-f", "json"]);
+        if run.code != 0 {
+            assert!(run.stderr.contains("could not be found"), "{}", run.stderr);
+            break;
+        }
+        let shown = run.json();
+        assert_eq!(shown["status"], "DELETE_IN_PROGRESS", "{shown}");
+        assert!(t0.elapsed().as_secs() < 300, "cluster not deleted");
+        std::thread::sleep(std::time::Duration::from_secs(1));
+    }
 }
 
 #[test]

@@ -2,6 +2,9 @@
 //! magnum-api registered in a real Keystone's catalog, and the upstream Python clients) and
 //! a way to run those clients as a given user.
 
+pub mod api;
+pub mod control;
+
 use std::process::{Command, Output};
 
 /// What the test script started, read from the environment.

@@ -1,0 +1,314 @@
+//! A small REST client for the end-to-end tests that follow clusters through the conductor:
+//! Keystone password log-in, Magnum's API and the user's Heat endpoint from the catalog.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail};
+use serde_json::{Value, json};
+
+use crate::Env;
+
+/// A user's session: a project-scoped token and the endpoints the tests call.
+#[derive(Debug, Clone)]
+pub struct Api {
+    http: reqwest::Client,
+    token: String,
+    /// Magnum v1 URL.
+    pub magnum: String,
+    /// The user's Heat endpoint (`…/v1/<project id>`).
+    pub heat: String,
+    /// The project id.
+    pub project_id: String,
+}
+
+/// What Magnum or Heat answered.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// HTTP status.
+    pub status: u16,
+    /// Body as JSON (Null when empty or not JSON).
+    pub json: Value,
+}
+
+impl Answer {
+    /// The body if the status is `want`, else an error with the body.
+    pub fn expect(self, want: u16) -> Result<Value> {
+        if self.status == want {
+            Ok(self.json)
+        } else {
+            bail!("expected {want}, got {}: {}", self.status, self.json)
+        }
+    }
+}
+
+/// Installs the TLS provider reqwest needs (idempotent).
+fn tls_init() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+}
+
+impl Api {
+    /// Logs `user` in to its own project (the seeded users' project has the user's name).
+    pub async fn login(env: &Env, user: &str) -> Result<Api> {
+        tls_init();
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .build()?;
+        let body = json!({"auth": {
+            "identity": {"methods": ["password"], "password": {"user": {
+                "name": user, "password": env.password, "domain": {"id": "default"}}}},
+            "scope": {"project": {"name": user, "domain": {"id": "default"}}}}});
+        let resp = http
+            .post(format!(
+                "{}/auth/tokens",
+                env.auth_url.trim_end_matches('/')
+            ))
+            .json(&body)
+            .send()
+            .await
+            .context("Keystone log-in")?;
+        if resp.status().as_u16() != 201 {
+            bail!("Keystone log-in of {user}: {}", resp.status());
+        }
+        let token = resp
+            .headers()
+            .get("X-Subject-Token")
+            .and_then(|v| v.to_str().ok())
+            .ok_or_else(|| anyhow!("no X-Subject-Token"))?
+            .to_owned();
+        let doc: Value = resp.json().await?;
+        let project_id = doc["token"]["project"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
+        let endpoint = |kind: &str| -> Result<String> {
+            doc["token"]["catalog"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| s["type"] == kind)
+                .flat_map(|s| s["endpoints"].as_array().cloned().unwrap_or_default())
+                .find(|e| e["interface"] == "public")
+                .and_then(|e| {
+                    e["url"]
+                        .as_str()
+                        .map(|u| u.trim_end_matches('/').to_owned())
+                })
+                .ok_or_else(|| anyhow!("no public {kind} endpoint in the catalog"))
+        };
+        Ok(Api {
+            magnum: env.api_url.trim_end_matches('/').to_owned(),
+            heat: endpoint("orchestration")?,
+            http,
+            token,
+            project_id,
+        })
+    }
+
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        url: String,
+        body: Option<Value>,
+    ) -> Result<Answer> {
+        let mut req = self
+            .http
+            .request(method, &url)
+            .header("X-Auth-Token", &self.token)
+            .header("OpenStack-API-Version", "container-infra latest");
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.with_context(|| url.clone())?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        Ok(Answer {
+            status,
+            json: serde_json::from_str(&text).unwrap_or(Value::Null),
+        })
+    }
+
+    /// GET on Magnum (`path` from `/v1` on).
+    pub async fn get(&self, path: &str) -> Result<Answer> {
+        self.send(reqwest::Method::GET, format!("{}{path}", self.magnum), None)
+            .await
+    }
+
+    /// POST on Magnum.
+    pub async fn post(&self, path: &str, body: Value) -> Result<Answer> {
+        self.send(
+            reqwest::Method::POST,
+            format!("{}{path}", self.magnum),
+            Some(body),
+        )
+        .await
+    }
+
+    /// PATCH on Magnum.
+    pub async fn patch(&self, path: &str, body: Value) -> Result<Answer> {
+        self.send(
+            reqwest::Method::PATCH,
+            format!("{}{path}", self.magnum),
+            Some(body),
+        )
+        .await
+    }
+
+    /// DELETE on Magnum.
+    pub async fn delete(&self, path: &str) -> Result<Answer> {
+        self.send(
+            reqwest::Method::DELETE,
+            format!("{}{path}", self.magnum),
+            None,
+        )
+        .await
+    }
+
+    /// GET on the user's Heat endpoint.
+    pub async fn heat_get(&self, path: &str) -> Result<Answer> {
+        self.send(reqwest::Method::GET, format!("{}{path}", self.heat), None)
+            .await
+    }
+
+    /// Creates a public-network cluster template for `driver`'s image and COE; returns its uuid.
+    pub async fn create_template(&self, name: &str, driver: Driver) -> Result<String> {
+        let (image, coe, network_driver) = driver.image_coe_network();
+        let t = self
+            .post(
+                "/clustertemplates",
+                json!({"name": name, "image_id": image, "coe": coe, "keypair_id": "default",
+                       "external_network_id": "public", "flavor_id": "m1.small",
+                       "master_flavor_id": "m1.medium", "network_driver": network_driver,
+                       "docker_volume_size": 5}),
+            )
+            .await?
+            .expect(201)?;
+        Ok(t["uuid"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Asks for a cluster; returns its uuid (202).
+    pub async fn create_cluster(
+        &self,
+        name: &str,
+        template: &str,
+        masters: u32,
+        nodes: u32,
+    ) -> Result<String> {
+        let c = self
+            .post(
+                "/clusters",
+                json!({"name": name, "cluster_template_id": template,
+                       "master_count": masters, "node_count": nodes}),
+            )
+            .await?
+            .expect(202)?;
+        Ok(c["uuid"].as_str().unwrap_or_default().to_owned())
+    }
+
+    /// Polls the cluster until its status is `want`; any other terminal status is an error.
+    pub async fn wait_status(&self, uuid: &str, want: &str, timeout: Duration) -> Result<Value> {
+        let t0 = Instant::now();
+        loop {
+            let c = self.get(&format!("/clusters/{uuid}")).await?.expect(200)?;
+            let status = c["status"].as_str().unwrap_or_default().to_owned();
+            if status == want {
+                return Ok(c);
+            }
+            if status.ends_with("_FAILED") || status.ends_with("_COMPLETE") {
+                bail!(
+                    "cluster {uuid} is {status} (wanted {want}): {}",
+                    c["status_reason"]
+                );
+            }
+            if t0.elapsed() > timeout {
+                bail!("cluster {uuid} still {status} after {timeout:?} (wanted {want})");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// Polls until the cluster is gone (404); a *_FAILED status is an error.
+    pub async fn wait_gone(&self, uuid: &str, timeout: Duration) -> Result<()> {
+        let t0 = Instant::now();
+        loop {
+            let a = self.get(&format!("/clusters/{uuid}")).await?;
+            if a.status == 404 {
+                return Ok(());
+            }
+            let status = a.json["status"].as_str().unwrap_or_default();
+            if status.ends_with("_FAILED") {
+                bail!("cluster {uuid} is {status}: {}", a.json["status_reason"]);
+            }
+            if t0.elapsed() > timeout {
+                bail!("cluster {uuid} still there ({status}) after {timeout:?}");
+            }
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
+    }
+
+    /// The live Heat stacks tagged for `cluster` (the conductor tags each `cluster-<uuid>`);
+    /// DELETE_COMPLETE ones are gone (Heat lists them until it purges the row).
+    pub async fn stacks_of(&self, cluster: &str) -> Result<Vec<Value>> {
+        let a = self
+            .heat_get(&format!("/stacks?tags=cluster-{cluster}"))
+            .await?
+            .expect(200)?;
+        Ok(a["stacks"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["stack_status"] != "DELETE_COMPLETE")
+            .cloned()
+            .collect())
+    }
+
+    /// Server ids of a stack's group members named `resource` (kube_minion, swarm_node, …), in
+    /// member order.
+    pub async fn servers(&self, stack_id: &str, resource: &str) -> Result<Vec<String>> {
+        let a = self
+            .heat_get(&format!("/stacks/{stack_id}/resources?nested_depth=2"))
+            .await?
+            .expect(200)?;
+        let mut rows: Vec<(i64, String)> = a["resources"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|r| r["resource_type"] == "OS::Nova::Server" && r["resource_name"] == resource)
+            .map(|r| {
+                let index = r["parent_resource"]
+                    .as_str()
+                    .and_then(|p| p.parse().ok())
+                    .unwrap_or(0);
+                (
+                    index,
+                    r["physical_resource_id"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned(),
+                )
+            })
+            .collect();
+        rows.sort();
+        Ok(rows.into_iter().map(|(_, id)| id).collect())
+    }
+}
+
+/// The three drivers, by the image and COE that select them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// k8s_fedora_coreos_v1.
+    K8sFedoraCoreos,
+    /// k8s_fedora_atomic_v1.
+    K8sFedoraAtomic,
+    /// swarm_fedora_atomic_v2.
+    SwarmFedoraAtomic,
+}
+
+impl Driver {
+    fn image_coe_network(self) -> (&'static str, &'static str, &'static str) {
+        match self {
+            Driver::K8sFedoraCoreos => ("fedora-coreos-40", "kubernetes", "flannel"),
+            Driver::K8sFedoraAtomic => ("fedora-atomic-33", "kubernetes", "flannel"),
+            Driver::SwarmFedoraAtomic => ("fedora-atomic-33", "swarm-mode", "docker"),
+        }
+    }
+}
