@@ -4,3 +4,4 @@
 mod combos;
 mod dump;
 mod fixtures;
+mod params;

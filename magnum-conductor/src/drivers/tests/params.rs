@@ -1,0 +1,145 @@
+//! What the drivers send Heat and read back: stack parameters from the cluster and template,
+//! scale and removal parameters, upgrade refusals, and outputs mapped onto Magnum's fields.
+
+use serde_json::{Map, Value, json};
+
+use super::fixtures::Fixture;
+use crate::drivers::Registry;
+use magnum_common::status::Coe;
+
+fn registry() -> Registry {
+    Registry::from_config("").unwrap()
+}
+
+fn outputs(v: Value) -> Map<String, Value> {
+    match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    }
+}
+
+#[test]
+fn k8s_cluster_stack_carries_counts_flavors_image_and_trust() {
+    let r = registry();
+    let f = Fixture::new(Coe::Kubernetes);
+    let d = r.get("k8s_fedora_coreos_v1").unwrap();
+    let s = d.cluster_stack(&f.inputs()).unwrap();
+    let p = &s.parameters;
+    assert_eq!(p["number_of_masters"], json!(f.master.node_count));
+    assert_eq!(p["number_of_minions"], json!(f.worker.node_count));
+    assert_eq!(p["master_flavor"], json!(f.master.flavor_id));
+    assert_eq!(p["minion_flavor"], json!(f.worker.flavor_id));
+    assert_eq!(p["trust_id"], json!(f.trust.trust_id));
+    assert_eq!(p["is_cluster_stack"], json!(true));
+    // A CA rotation PATCHes this parameter, so the cluster template must declare it.
+    assert!(s.template.contains("ca_rotation_id:"), "ca_rotation_id not declared");
+    // Every file the template references is shipped with it.
+    for env in &s.environment_files {
+        assert!(s.files.contains_key(env), "{env} missing from files");
+    }
+}
+
+#[test]
+fn k8s_scale_sends_minion_count_and_removals() {
+    let r = registry();
+    let f = Fixture::new(Coe::Kubernetes);
+    let d = r.get("k8s_fedora_atomic_v1").unwrap();
+    let p = d.scale_parameters(&f.worker, 2, &["srv-1".to_owned()]);
+    assert_eq!(p["number_of_minions"], json!(2));
+    assert_eq!(p["minions_to_remove"], json!(["srv-1"]));
+    let p = d.scale_parameters(&f.worker, 5, &[]);
+    assert_eq!(p["number_of_minions"], json!(5));
+    assert!(!p.contains_key("minions_to_remove"));
+}
+
+#[test]
+fn swarm_scale_sends_node_count_and_removals() {
+    let r = registry();
+    let f = Fixture::new(Coe::SwarmMode);
+    let d = r.get("swarm_fedora_atomic_v2").unwrap();
+    let p = d.scale_parameters(&f.worker, 1, &["srv-9".to_owned()]);
+    assert_eq!(p["number_of_nodes"], json!(1));
+    assert_eq!(p["nodes_to_remove"], json!(["srv-9"]));
+    // Swarm clusters cannot be upgraded, as upstream.
+    let err = d
+        .upgrade_parameters(&f.inputs(), &f.template, 1)
+        .unwrap_err();
+    assert!(err.to_string().contains("not supported"), "{err}");
+}
+
+#[test]
+fn k8s_outputs_map_to_addresses_and_versions() {
+    let r = registry();
+    let f = Fixture::new(Coe::Kubernetes);
+    let d = r.get("k8s_fedora_coreos_v1").unwrap();
+    let o = outputs(json!({
+        "api_address": "172.24.0.5",
+        "kube_masters": ["172.24.0.5"],
+        "kube_masters_private": ["10.0.0.5"],
+        "kube_minions": ["172.24.0.6", "172.24.0.7"],
+        "kube_minions_private": ["10.0.0.6", "10.0.0.7"],
+    }));
+    let params =
+        outputs(json!({"number_of_minions": "2", "number_of_masters": "1", "kube_tag": "v1.27.4"}));
+    let mut cluster = f.cluster.clone();
+    cluster.floating_ip_enabled = true;
+    let out = d.outputs(&cluster, &f.template, &o, &params);
+    assert_eq!(out.api_address.as_deref(), Some("https://172.24.0.5:6443"));
+    assert_eq!(out.node_addresses, vec!["172.24.0.6", "172.24.0.7"]);
+    assert_eq!(out.master_addresses, vec!["172.24.0.5"]);
+    assert_eq!(out.node_count, Some(2));
+    assert_eq!(out.master_count, Some(1));
+    assert!(out.container_version.is_some());
+    // Without floating IPs the private addresses are the ones shown.
+    cluster.floating_ip_enabled = false;
+    let out = d.outputs(&cluster, &f.template, &o, &params);
+    assert_eq!(out.node_addresses, vec!["10.0.0.6", "10.0.0.7"]);
+    assert_eq!(out.master_addresses, vec!["10.0.0.5"]);
+}
+
+#[test]
+fn swarm_outputs_map_to_a_docker_address() {
+    let r = registry();
+    let f = Fixture::new(Coe::SwarmMode);
+    let d = r.get("swarm_fedora_atomic_v2").unwrap();
+    let o = outputs(json!({
+        "api_address": "172.24.0.9",
+        "swarm_primary_master": ["172.24.0.9"],
+        "swarm_primary_master_private": ["10.0.0.9"],
+        "swarm_secondary_masters": [],
+        "swarm_secondary_masters_private": [],
+        "swarm_nodes": ["172.24.0.10"],
+        "swarm_nodes_private": ["10.0.0.10"],
+    }));
+    let params = outputs(json!({"number_of_nodes": 1, "number_of_masters": 1}));
+    let mut cluster = f.cluster.clone();
+    cluster.floating_ip_enabled = true;
+    let out = d.outputs(&cluster, &f.template, &o, &params);
+    assert_eq!(out.api_address.as_deref(), Some("tcp://172.24.0.9:2375"));
+    assert_eq!(out.master_addresses, vec!["172.24.0.9"]);
+    assert_eq!(out.node_addresses, vec!["172.24.0.10"]);
+    assert_eq!(out.node_count, Some(1));
+}
+
+#[test]
+fn nodegroup_stack_joins_the_cluster_stack() {
+    let r = registry();
+    let f = Fixture::new(Coe::Kubernetes);
+    let d = r.get("k8s_fedora_coreos_v1").unwrap();
+    let s = d.nodegroup_stack(&f.nodegroup_inputs()).unwrap();
+    let p = &s.parameters;
+    assert_eq!(p["is_cluster_stack"], json!(false));
+    assert_eq!(p["number_of_minions"], json!(f.extra.node_count));
+    assert!(
+        p["existing_master_private_ip"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{p:?}"
+    );
+    assert!(
+        p["existing_security_group"]
+            .as_str()
+            .is_some_and(|s| !s.is_empty()),
+        "{p:?}"
+    );
+}
