@@ -22,6 +22,16 @@ async fn fault(env: &Env, rule: Option<Value>) -> Option<()> {
     Some(())
 }
 
+/// A Heat without fault injection skips these tests, unless MAGNUM_TEST_REQUIRE_HEAT=1.
+fn skip() {
+    assert!(
+        std::env::var("MAGNUM_TEST_REQUIRE_HEAT").as_deref() != Ok("1"),
+        "MAGNUM_TEST_REQUIRE_HEAT=1 but HEAT_FAULT_URL is not set (heat.env of a heat.sh \
+         started with HEAT_FAULT_INJECTION=1)"
+    );
+    eprintln!("skipped: HEAT_FAULT_URL not set (heat.sh with HEAT_FAULT_INJECTION=1)");
+}
+
 fn fast() -> RetryPolicy {
     RetryPolicy {
         retries: 5,
@@ -39,8 +49,7 @@ async fn transient_errors_are_retried() {
         .await
         .is_none()
     {
-        eprintln!("skipped: HEAT_FAULT_URL not set (heat.sh with HEAT_FAULT_INJECTION=1)");
-        return;
+        return skip();
     }
     let t0 = Instant::now();
     let listed = client.list_stacks(&StackListQuery::default()).await;
@@ -97,8 +106,7 @@ async fn create_is_not_duplicated_by_retries() {
     .await
     .is_none()
     {
-        eprintln!("skipped: HEAT_FAULT_URL not set (heat.sh with HEAT_FAULT_INJECTION=1)");
-        return;
+        return skip();
     }
     let req = StackCreate {
         name: unique("retried"),

@@ -7,8 +7,9 @@
 //! ```
 //!
 //! Without `HEAT_URL` and `OS_AUTH_URL` every test is skipped with a message,
-//! unless `MAGNUM_TEST_REQUIRE_HEAT=1` (then they fail). Tests that inject
-//! faults (`HEAT_FAULT_URL`) run alone: the fault rule is global to that Heat.
+//! unless `MAGNUM_TEST_REQUIRE_HEAT=1` (then they fail; the fault tests also fail
+//! without `HEAT_FAULT_URL`). Tests that inject faults run alone: the fault rule
+//! is global to that Heat.
 
 #![allow(
     clippy::unwrap_used,
@@ -18,6 +19,7 @@
 
 mod faults;
 mod stacks;
+mod templates;
 mod trusts;
 
 use std::time::{Duration, Instant};

@@ -2,9 +2,18 @@
 //! for interop, real Python oslo.messaging peers (`MAGNUM_TEST_OSLO_VENV`).
 //!
 //! Unset variables skip the tests that need them (with a message), unless
-//! `MAGNUM_TEST_REQUIRE_RABBIT=1`. The broker-restart test starts a broker of its
-//! own under `MAGNUM_TEST_SERVICES_DIR` (so restarting it cannot disturb tests
-//! running in parallel). Every test uses its own exchange and topic.
+//! `MAGNUM_TEST_REQUIRE_RABBIT=1` (broker tests) and `MAGNUM_TEST_REQUIRE_OSLO=1`
+//! (interop tests) make that a failure. The broker-restart test starts a broker of
+//! its own under `MAGNUM_TEST_SERVICES_DIR` or else `MAGNUM_TEST_DIR` (so restarting
+//! it cannot disturb tests running in parallel; ports: see recovery.rs). Every test
+//! uses its own exchange and topic.
+//!
+//! ```sh
+//! scripts/oslo-peer/venv.sh DIR/venv-oslo
+//! MAGNUM_TEST_RABBIT_URL=amqp://guest:guest@127.0.0.1:PORT/%2f MAGNUM_TEST_REQUIRE_RABBIT=1 \
+//! MAGNUM_TEST_OSLO_VENV=DIR/venv-oslo MAGNUM_TEST_REQUIRE_OSLO=1 MAGNUM_TEST_SERVICES_DIR=DIR \
+//!   cargo test -p magnum-common --features rpc --test rpc
+//! ```
 
 #![expect(
     clippy::unwrap_used,

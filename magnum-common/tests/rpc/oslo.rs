@@ -53,6 +53,8 @@ impl Peer {
                 &n.topic,
             ])
             .args(["--server", server])
+            // eventlet's deprecation warnings are noise here; tracebacks still show
+            .env("PYTHONWARNINGS", "ignore")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())

@@ -125,13 +125,15 @@ async fn calls_whose_caller_gave_up_are_dropped() {
         return;
     };
     let (t, n) = (transport(&url).await, names("expired"));
-    let quick_runs = Arc::new(AtomicUsize::new(0));
-    let q = quick_runs.clone();
+    let (quick_runs, slow_started) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let (q, s) = (quick_runs.clone(), slow_started.clone());
     let inner = conductor_handler("h1");
     let handler = move |ctx: Value, method: String, args: Value| -> HandlerFuture {
-        if method == "quick" {
-            q.fetch_add(1, SeqCst);
-        }
+        match method.as_str() {
+            "quick" => q.fetch_add(1, SeqCst),
+            "slow" => s.fetch_add(1, SeqCst),
+            _ => 0,
+        };
         inner(ctx, method, args)
     };
     let _server = start_server(&t, server_options(&n, "h1", 1), handler).await;
@@ -148,7 +150,8 @@ async fn calls_whose_caller_gave_up_are_dropped() {
             .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // The only worker is busy before the quick call is sent.
+    assert!(eventually(Duration::from_secs(5), || slow_started.load(SeqCst) == 1).await);
     let err = c
         .call(
             json!({}),
@@ -169,7 +172,14 @@ async fn graceful_shutdown_finishes_running_work_and_leaves_the_rest_queued() {
         return;
     };
     let (t, n) = (transport(&url).await, names("graceful"));
-    let server = start_server(&t, server_options(&n, "h1", 2), conductor_handler("h1")).await;
+    let started = Arc::new(AtomicUsize::new(0));
+    let s = started.clone();
+    let inner = conductor_handler("h1");
+    let handler = move |ctx: Value, method: String, args: Value| -> HandlerFuture {
+        s.fetch_add(1, SeqCst);
+        inner(ctx, method, args)
+    };
+    let server = start_server(&t, server_options(&n, "h1", 2), handler).await;
     let c = client(&t, &n);
     let running = {
         let c = c.clone();
@@ -178,7 +188,7 @@ async fn graceful_shutdown_finishes_running_work_and_leaves_the_rest_queued() {
                 .await
         })
     };
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    assert!(eventually(Duration::from_secs(5), || started.load(SeqCst) == 1).await);
     server.shutdown(Duration::from_secs(5)).await;
     assert_eq!(running.await.unwrap().unwrap(), json!("slept"));
     // Nobody consumes now; a call waits in the queue for the next server.
