@@ -90,6 +90,7 @@ export MAGNUM_MAX_CLUSTERS_PER_PROJECT=500 MAGNUM_DEBUG=true RUST_LOG=${RUST_LOG
 rm -f "$DIR"/magnum/magnum.sqlite* "$DIR"/magnum/*.log
 "$LIB/magnum.sh" start "$DIR/magnum"
 export MAGNUM_DIR=$DIR/magnum
+grep -q "^transport_url = rabbit://" "$MAGNUM_DIR/magnum.conf" || die "magnum.conf has no transport_url"
 log "dependencies ready after $(since "$t0")s"
 
 # 2. Static checks.

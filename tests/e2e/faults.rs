@@ -155,6 +155,18 @@ async fn two_conductors_share_work_without_doing_it_twice() {
         return;
     };
     rig.start_conductor("conductor2").unwrap();
+    // Both listen on the bus (not only sweep the outbox), so casts are shared between them.
+    for name in ["conductor", "conductor2"] {
+        let log = rig.conductor_log(name);
+        let last = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("magnum-conductor started"));
+        assert!(
+            last.is_some_and(|l| l.contains("rpc=true")),
+            "{name}: {last:?}"
+        );
+    }
     let env = Env::get().unwrap();
     let admin = Api::login(&env, "admin").await.unwrap();
     let up = conductors(&admin).await;
