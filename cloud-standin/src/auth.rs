@@ -1,7 +1,11 @@
 //! Token validation against the real Keystone, and the per-request middleware.
 //!
-//! The caller's token validates itself (`X-Auth-Token` = `X-Subject-Token`), which
-//! Keystone's default policy allows. Results are cached by the token's SHA-256 for
+//! As keystonemiddleware in Nova and Neutron does, tokens are validated with the
+//! service user's own token when service credentials are given (needed for
+//! trust-scoped tokens, which Keystone does not let validate themselves);
+//! without them the caller's token validates itself (`X-Auth-Token` =
+//! `X-Subject-Token`), which Keystone's default policy allows for ordinary
+//! tokens. Results are cached by the token's SHA-256 for
 //! at most five minutes and never past the token's expiry. Tokens are never logged.
 
 use std::sync::Arc;
@@ -34,11 +38,24 @@ pub enum AuthError {
     Unavailable(String),
 }
 
+/// The service user the stand-in validates tokens as (project-scoped, domain `default`).
+#[derive(Debug, Clone)]
+pub struct ServiceCredentials {
+    /// User name.
+    pub username: String,
+    /// Password.
+    pub password: String,
+    /// Project name.
+    pub project: String,
+}
+
 /// The Keystone client and the validation cache.
 pub struct Auth {
     http: reqwest::Client,
     url: String,
     cache: TokenCache<Identity>,
+    service: Option<ServiceCredentials>,
+    service_token: tokio::sync::Mutex<Option<(String, DateTime<Utc>)>>,
 }
 
 #[derive(Deserialize)]
@@ -61,13 +78,15 @@ struct Token {
 
 impl Auth {
     /// A validator for the Keystone at `keystone_url` (with or without `/v3`).
-    pub fn new(keystone_url: &str) -> anyhow::Result<Self> {
+    pub fn new(keystone_url: &str, service: Option<ServiceCredentials>) -> anyhow::Result<Self> {
         let http = magnum_common::openstack::http_client(Duration::from_secs(10), false)?;
         let url = magnum_common::openstack::keystone::v3_url(keystone_url);
         Ok(Auth {
             http,
             url,
             cache: TokenCache::new(Some(Duration::from_secs(300)), 10_000),
+            service,
+            service_token: tokio::sync::Mutex::new(None),
         })
     }
 
@@ -83,14 +102,11 @@ impl Auth {
             return Ok(identity);
         }
         let url = format!("{}/auth/tokens?nocatalog", self.url);
-        let resp = magnum_common::openstack::send_idempotent(|| {
-            self.http
-                .get(&url)
-                .header("X-Auth-Token", token)
-                .header("X-Subject-Token", token)
-        })
-        .await
-        .map_err(|e| AuthError::Unavailable(e.to_string()))?;
+        let mut resp = self.send_validation(&url, token, false).await?;
+        if resp.status().as_u16() == 401 && self.service.is_some() {
+            // Our own token may have been revoked: take a fresh one, once.
+            resp = self.send_validation(&url, token, true).await?;
+        }
         let status = resp.status();
         match status.as_u16() {
             200 => {}
@@ -117,6 +133,55 @@ impl Auth {
         });
         self.cache.insert(key, identity.clone(), Some(remaining));
         Ok(identity)
+    }
+}
+
+impl Auth {
+    async fn send_validation(
+        &self,
+        url: &str,
+        token: &str,
+        fresh: bool,
+    ) -> Result<reqwest::Response, AuthError> {
+        let auth_token = match self.service {
+            Some(ref creds) => self.service_token(creds, fresh).await?,
+            None => token.to_owned(),
+        };
+        magnum_common::openstack::send_idempotent(|| {
+            self.http
+                .get(url)
+                .header("X-Auth-Token", &auth_token)
+                .header("X-Subject-Token", token)
+        })
+        .await
+        .map_err(|e| AuthError::Unavailable(e.to_string()))
+    }
+
+    /// The service user's token, re-issued when close to expiry or when `fresh`.
+    async fn service_token(
+        &self,
+        creds: &ServiceCredentials,
+        fresh: bool,
+    ) -> Result<String, AuthError> {
+        use magnum_common::openstack::keystone::{Domain, PasswordAuth, authenticate_password};
+        let mut slot = self.service_token.lock().await;
+        if let Some((ref t, expires)) = *slot
+            && !fresh
+            && expires - Utc::now() > chrono::Duration::seconds(60)
+        {
+            return Ok(t.clone());
+        }
+        let auth = PasswordAuth {
+            username: &creds.username,
+            password: &creds.password,
+            user_domain: Domain::Id("default"),
+            project: Some((&creds.project, Domain::Id("default"))),
+        };
+        let (t, info) = authenticate_password(&self.http, &self.url, &auth)
+            .await
+            .map_err(|e| AuthError::Unavailable(format!("service authentication: {e}")))?;
+        *slot = Some((t.clone(), info.expires_at));
+        Ok(t)
     }
 }
 

@@ -42,6 +42,16 @@ struct Args {
     /// Keystone v3 URL that validates tokens, e.g. http://127.0.0.1:5000/v3.
     #[arg(long, env = "STANDIN_KEYSTONE_URL")]
     keystone_url: String,
+    /// Service user that validates tokens (as Nova's and Neutron's keystonemiddleware);
+    /// without it each token validates itself, which Keystone refuses for trust tokens.
+    #[arg(long, env = "STANDIN_SERVICE_USER")]
+    service_user: Option<String>,
+    /// That user's password.
+    #[arg(long, env = "STANDIN_SERVICE_PASSWORD", hide_env_values = true)]
+    service_password: Option<String>,
+    /// That user's project (domain `default`).
+    #[arg(long, env = "STANDIN_SERVICE_PROJECT", default_value = "service")]
+    service_project: String,
     /// JSON file keeping created keypairs across restarts (in memory only if unset).
     #[arg(long, env = "STANDIN_STATE_FILE")]
     state_file: Option<PathBuf>,
@@ -149,7 +159,15 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let args = Args::parse();
-    let auth = web::Data::new(auth::Auth::new(&args.keystone_url)?);
+    let service = match (&args.service_user, &args.service_password) {
+        (Some(u), Some(p)) => Some(auth::ServiceCredentials {
+            username: u.clone(),
+            password: p.clone(),
+            project: args.service_project.clone(),
+        }),
+        _ => None,
+    };
+    let auth = web::Data::new(auth::Auth::new(&args.keystone_url, service)?);
     let keypairs = web::Data::new(nova::Keypairs::load(args.state_file.clone())?);
 
     let (image, image_addr) = serve(
