@@ -32,7 +32,10 @@ fn k8s_cluster_stack_carries_counts_flavors_image_and_trust() {
     assert_eq!(p["trust_id"], json!(f.trust.trust_id));
     assert_eq!(p["is_cluster_stack"], json!(true));
     // A CA rotation PATCHes this parameter, so the cluster template must declare it.
-    assert!(s.template.contains("ca_rotation_id:"), "ca_rotation_id not declared");
+    assert!(
+        s.template.contains("ca_rotation_id:"),
+        "ca_rotation_id not declared"
+    );
     // Every file the template references is shipped with it.
     for env in &s.environment_files {
         assert!(s.files.contains_key(env), "{env} missing from files");
