@@ -10,8 +10,9 @@
 //! referenced with, which is their path relative to `heat-templates/`. Names starting with
 //! `_` are tera partials and parameter lists, never referenced by Heat.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -124,7 +125,13 @@ pub struct Templates {
     sources: BTreeMap<String, String>,
     params: BTreeMap<String, Vec<ParamSpec>>,
     origin: String,
+    /// Renderings already made: they depend only on the files and the context, not on the
+    /// cluster, and finding the referenced files means parsing every rendered YAML file.
+    rendered: Mutex<HashMap<String, Arc<RenderedFiles>>>,
 }
+
+/// Distinct renderings kept (a few per driver in practice); the cache starts over past it.
+const RENDER_CACHE_SIZE: usize = 256;
 
 impl std::fmt::Debug for Templates {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -198,6 +205,7 @@ impl Templates {
             sources,
             params,
             origin: origin.to_owned(),
+            rendered: Mutex::new(HashMap::new()),
         })
     }
 
@@ -228,7 +236,42 @@ impl Templates {
     }
 
     /// Renders `main` and the environment files, and collects every file they reference.
+    ///
+    /// The result is a function of the arguments alone, so it is kept and handed out again
+    /// when `ctx.params` is one of these templates' own parameter lists (the drivers' case).
     pub fn render(
+        &self,
+        main: &str,
+        environment_files: &[&str],
+        ctx: &RenderContext<'_>,
+    ) -> Result<RenderedFiles, DriverError> {
+        let Some(list) = self
+            .params
+            .iter()
+            .find(|(_, v)| std::ptr::eq(v.as_slice(), ctx.params))
+            .map(|(name, _)| name)
+        else {
+            return self.render_uncached(main, environment_files, ctx);
+        };
+        let key = [ctx.driver, ctx.os_distro, ctx.coe, list, main]
+            .into_iter()
+            .chain(environment_files.iter().copied())
+            .collect::<Vec<_>>()
+            .join("\n");
+        let cached = lock(&self.rendered).get(&key).cloned();
+        if let Some(r) = cached {
+            return Ok((*r).clone());
+        }
+        let r = self.render_uncached(main, environment_files, ctx)?;
+        let mut cache = lock(&self.rendered);
+        if cache.len() >= RENDER_CACHE_SIZE {
+            cache.clear();
+        }
+        cache.insert(key, Arc::new(r.clone()));
+        Ok(r)
+    }
+
+    fn render_uncached(
         &self,
         main: &str,
         environment_files: &[&str],
@@ -315,6 +358,13 @@ impl Templates {
                     message: format!("{} has no such file", self.origin),
                 })
         }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    match m.lock() {
+        Ok(g) => g,
+        Err(poisoned) => poisoned.into_inner(),
     }
 }
 
@@ -444,4 +494,39 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         source = s.source();
     }
     msg
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn renderings_are_kept_only_for_own_parameter_lists() {
+        let t = Templates::load(None).unwrap();
+        let envs = ["common/environments/no_volume.yaml"];
+        let ctx = RenderContext {
+            driver: "k8s_fedora_coreos_v1",
+            os_distro: "fedora-coreos",
+            coe: "kubernetes",
+            params: t.params("kubernetes/_params.yaml").unwrap(),
+        };
+        let first = t
+            .render("kubernetes/kubecluster.yaml", &envs, &ctx)
+            .unwrap();
+        let again = t
+            .render("kubernetes/kubecluster.yaml", &envs, &ctx)
+            .unwrap();
+        assert_eq!(first, again);
+        assert_eq!(lock(&t.rendered).len(), 1);
+        let foreign = ctx.params.to_vec();
+        let other = RenderContext {
+            params: &foreign,
+            ..ctx
+        };
+        let uncached = t
+            .render("kubernetes/kubecluster.yaml", &envs, &other)
+            .unwrap();
+        assert_eq!(uncached, first);
+        assert_eq!(lock(&t.rendered).len(), 1);
+    }
 }
