@@ -101,16 +101,22 @@ async fn ensure_trust(svc: &Services, op: &Op, l: &mut Loaded) -> Result<(), OpE
 async fn create_stack(svc: &Services, op: &mut Op, l: &Loaded) -> Result<(), OpError> {
     let uuid = l.cluster.uuid;
     let session = svc.session(&l.cluster).await?;
-    let name = match op.progress.get("stack_name").and_then(|v| v.as_str()) {
-        Some(n) => n.to_owned(),
+    let (name, fresh) = match op.progress.get("stack_name").and_then(|v| v.as_str()) {
+        Some(n) => (n.to_owned(), false),
         None => {
             let n = stack_name::cluster(l.cluster.name.as_deref().unwrap_or(&uuid.to_string()));
             op.progress.insert("stack_name".into(), n.clone().into());
             set_progress(svc, op).await?;
-            n
+            (n, true)
         }
     };
-    let stack_id = match session.heat.find_stack(&name).await? {
+    // A name made just now (random suffix) has no stack yet: only a retry looks it up.
+    let found = if fresh {
+        None
+    } else {
+        session.heat.find_stack(&name).await?
+    };
+    let stack_id = match found {
         Some(found) => found.id,
         None => {
             let master_count = l.default_group(true)?.node_count;
