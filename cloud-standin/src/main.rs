@@ -3,6 +3,7 @@
 //! real Keystone.
 
 mod auth;
+mod bench;
 mod data;
 mod glance;
 mod neutron;
@@ -26,7 +27,12 @@ use clap::Parser;
 /// NOT FOR PRODUCTION. It serves a fixed set of images, flavors, networks and subnets
 /// and keeps per-user Nova keypairs; every request needs an X-Auth-Token that the
 /// real Keystone (--keystone-url) accepts. When listening, it prints one line
-/// `STANDIN_READY image=URL compute=URL network=URL` on stdout.
+/// `STANDIN_READY image=URL compute=URL network=URL` on stdout (plus `heat=URL`
+/// and `keystone=URL` with the benchmark stand-ins).
+///
+/// Benchmark stand-ins (scripts/bench-conductor.sh only): --keystone-listen adds a
+/// fast in-memory Keystone whose catalog points at these services, and
+/// --heat-listen a recording Heat whose stacks stay CREATE_IN_PROGRESS.
 #[derive(Debug, Parser)]
 #[command(name = "magnum-cloud-standin", version)]
 struct Args {
@@ -55,6 +61,16 @@ struct Args {
     /// JSON file keeping created keypairs across restarts (in memory only if unset).
     #[arg(long, env = "STANDIN_STATE_FILE")]
     state_file: Option<PathBuf>,
+    /// Benchmarks only: listen address of the recording Heat stand-in.
+    #[arg(long, env = "STANDIN_HEAT_LISTEN")]
+    heat_listen: Option<SocketAddr>,
+    /// Benchmarks only: listen address of the fast Keystone stand-in (point
+    /// --keystone-url at it to have the look-ups accept its tokens).
+    #[arg(long, env = "STANDIN_KEYSTONE_LISTEN")]
+    keystone_listen: Option<SocketAddr>,
+    /// Benchmarks only: the container-infra URL in the Keystone stand-in's catalog.
+    #[arg(long, env = "STANDIN_MAGNUM_URL")]
+    magnum_url: Option<String>,
 }
 
 /// Which service a listener is, for logs and request-id headers.
@@ -191,19 +207,36 @@ async fn main() -> anyhow::Result<()> {
         keypairs.clone(),
         neutron::routes,
     )?;
+    let extra = bench::start(
+        args.keystone_listen,
+        args.heat_listen,
+        args.magnum_url.clone(),
+        &format!("http://{image_addr}"),
+        &format!("http://{compute_addr}/v2.1"),
+        &format!("http://{network_addr}"),
+    )?;
     tracing::info!(keystone = auth.url(), state_file = ?args.state_file, users_with_keypairs = keypairs.users(), "magnum-cloud-standin (development/test only) listening");
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "STANDIN_READY image=http://{image_addr} compute=http://{compute_addr}/v2.1 network=http://{network_addr}"
+        "STANDIN_READY image=http://{image_addr} compute=http://{compute_addr}/v2.1 network=http://{network_addr}{}",
+        extra.ready
     )?;
     out.flush()?;
     drop(out);
 
-    let handles = [image.handle(), compute.handle(), network.handle()];
+    let mut handles = vec![image.handle(), compute.handle(), network.handle()];
+    handles.extend(extra.heat.iter().chain(&extra.keystone).map(Server::handle));
+    let optional = |s: Option<Server>| async move {
+        match s {
+            Some(s) => s.await,
+            None => Ok(()),
+        }
+    };
+    let (heat, keystone) = (optional(extra.heat), optional(extra.keystone));
     // The servers run only while polled (dropping one aborts it), so keep polling
     // them after a signal until the graceful stop has finished.
-    let servers = async { tokio::try_join!(image, compute, network) };
+    let servers = async { tokio::try_join!(image, compute, network, heat, keystone) };
     tokio::pin!(servers);
     tokio::select! {
         r = &mut servers => {
