@@ -100,11 +100,12 @@ async fn retry_failed_delete(
     if c.status != ClusterStatus::DeleteInProgress {
         return Ok(false);
     }
-    let failed = ngs
+    // The cluster stack and the node group stacks (default groups share the cluster's).
+    let failed = c
+        .stack_id
         .iter()
-        .filter_map(|ng| ng.stack_id.clone().or_else(|| c.stack_id.clone()))
-        .chain(c.stack_id.clone())
-        .filter_map(|id| stacks.get(&id))
+        .chain(ngs.iter().filter_map(|ng| ng.stack_id.as_ref()))
+        .filter_map(|id| stacks.get(id))
         .find(|s| s.stack_status == "DELETE_FAILED");
     let Some(stack) = failed else {
         return Ok(false);
