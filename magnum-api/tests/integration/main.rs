@@ -22,6 +22,8 @@ mod binaries;
 mod certificates;
 mod cluster_templates;
 mod clusters;
+mod clusters_change;
+mod clusters_read;
 mod federations;
 mod isolation;
 mod nodegroups;
