@@ -8,7 +8,7 @@ use magnum_common::openstack::heat::{
 };
 use serde_json::{Value, json};
 
-use crate::{Env, FAULT_LOCK, delete_and_wait, env, tiny_template, unique, wait_status};
+use super::{Env, FAULT_LOCK, delete_and_wait, env, tiny_template, unique, wait_status};
 
 /// Sets the fault rule; `None` when this Heat has no fault injection.
 async fn fault(env: &Env, rule: Option<Value>) -> Option<()> {

@@ -6,7 +6,7 @@ use magnum_common::openstack::heat::{HeatClient, HeatError, StackCreate, StackPa
 use reqwest::Method;
 use serde_json::{Map, Value, json};
 
-use crate::{Env, FAULT_LOCK, delete_and_wait, env, tiny_template, unique, wait_status};
+use super::{Env, FAULT_LOCK, delete_and_wait, env, tiny_template, unique, wait_status};
 
 /// A trustee user in the trustee domain, made by the trustee domain admin.
 async fn trustee(env: &Env) -> (String, String) {

@@ -3,19 +3,13 @@
 //!
 //! ```sh
 //! set -a; . KEYSTONE_DIR/keystone.env; . HEAT_DIR/heat.env; set +a
-//! cargo test -p magnum-common --features openstack --test heat
+//! cargo test -p magnum-common --features openstack --test integration heat::
 //! ```
 //!
 //! Without `HEAT_URL` and `OS_AUTH_URL` every test is skipped with a message,
 //! unless `MAGNUM_TEST_REQUIRE_HEAT=1` (then they fail; the fault tests also fail
 //! without `HEAT_FAULT_URL`). Tests that inject faults run alone: the fault rule
 //! is global to that Heat.
-
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failed set-up or assertion should panic"
-)]
 
 mod faults;
 mod stacks;

@@ -12,14 +12,8 @@
 //! scripts/oslo-peer/venv.sh DIR/venv-oslo
 //! MAGNUM_TEST_RABBIT_URL=amqp://guest:guest@127.0.0.1:PORT/%2f MAGNUM_TEST_REQUIRE_RABBIT=1 \
 //! MAGNUM_TEST_OSLO_VENV=DIR/venv-oslo MAGNUM_TEST_REQUIRE_OSLO=1 MAGNUM_TEST_SERVICES_DIR=DIR \
-//!   cargo test -p magnum-common --features rpc --test rpc
+//!   cargo test -p magnum-common --test integration rpc::
 //! ```
-
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failed set-up or assertion should panic"
-)]
 
 mod measure;
 mod notify;

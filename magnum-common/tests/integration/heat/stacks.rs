@@ -10,8 +10,8 @@ use magnum_common::openstack::heat::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::templates::cluster;
-use crate::{FAULT_LOCK, delete_and_wait, env, tiny_template, unique, wait, wait_status};
+use super::templates::cluster;
+use super::{FAULT_LOCK, delete_and_wait, env, tiny_template, unique, wait, wait_status};
 
 fn strings(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)

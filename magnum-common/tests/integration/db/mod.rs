@@ -1,11 +1,5 @@
 //! Database tests, run against SQLite and every server in `MAGNUM_TEST_DATABASE_URLS`.
 
-#![expect(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    reason = "test code: a failed set-up or assertion should panic"
-)]
-
 mod clusters;
 mod pagination;
 mod schema;

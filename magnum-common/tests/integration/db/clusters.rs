@@ -7,7 +7,7 @@ use magnum_common::db::{DbError, JsonList, JsonMap, MaybeHealth};
 use magnum_common::ids::{ClusterUuid, ProjectId, UserId};
 use magnum_common::status::{ClusterStatus, HealthStatus};
 
-use crate::{cluster, template};
+use super::{cluster, template};
 
 #[test]
 fn create_writes_cluster_nodegroups_and_operation_together() {

@@ -6,7 +6,7 @@ use magnum_common::db::testing::all_backends;
 use magnum_common::db::{Page, SortDir};
 use magnum_common::ids::ProjectId;
 
-use crate::{cluster, template, uuids};
+use super::{cluster, template, uuids};
 
 /// Walks every page of `sort_key`/`dir` with `limit` and returns the names seen.
 fn walk(
