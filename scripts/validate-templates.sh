@@ -20,7 +20,9 @@
 #        MAGNUM_VALIDATE_MARIADB_PORT (default 28306; --create starts its own MariaDB there
 #        with devstack/lib/services.sh and stops it afterwards), MAGNUM_VALIDATE_CONVERGENCE=1
 #        (--create with Heat's convergence engine instead of the legacy one).
-# Heat comes from PyPI into .local/venv-heat (openstack-heat PyMySQL, devstack's ensure_venv).
+# Heat comes from PyPI into the local Heat's venv (HEAT_VENV, else $MAGNUM_VENV_DIR/venv-heat, else
+# .local/venv-heat; the version and pins of devstack/lib/heat.sh); --create uses the local Heat's
+# cloud stand-in plugins and environment (devstack/lib/heat/plugins, environment.d).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -39,12 +41,15 @@ for arg in "$@"; do
 done
 
 WORK=${MAGNUM_VALIDATE_DIR:-$ROOT/.local/validate-templates}
-VENV=$ROOT/.local/venv-heat
+HEAT_LIB=$ROOT/devstack/lib/heat
+# The local Heat's venv and pins (devstack/lib/heat.sh), so both check against the same Heat.
+VENV=${HEAT_VENV:-${MAGNUM_VENV_DIR:-$ROOT/.local}/venv-heat}
+HEAT_VERSION=$(sed -n 's/^HEAT_VERSION=//p' "$ROOT/devstack/lib/heat.sh")
 DUMP=$WORK/stacks
 mkdir -p "$WORK"
 t0=$(now_us)
 
-ensure_venv "$VENV" openstack-heat PyMySQL
+ensure_venv "$VENV" -c "$HEAT_LIB/constraints.txt" "openstack-heat==$HEAT_VERSION" PyMySQL
 
 log "rendering every driver x option combination"
 rm -rf "$DUMP"
@@ -72,7 +77,7 @@ if [ $create = 1 ]; then
   [ "${MAGNUM_VALIDATE_CONVERGENCE:-0}" = 1 ] && conv=(--convergence)
   run_create() {
     (cd "$HERE" && "$VENV/bin/python" validate.py --mode create "${conv[@]}" --db "$db" \
-      --plugin-dir plugins --fake-env fake_cloud.yaml "$@")
+      --plugin-dir "$HEAT_LIB/plugins" --fake-env "$HEAT_LIB/environment.d/fake_cloud.yaml" "$@")
   }
   k8s=with-privnet.no-etcdvol.no-vol.no-lb.en-fip.dis-lbfip
   log "create / resize / remove / delete on a real Heat engine"

@@ -25,6 +25,8 @@
 #   HEAT_POLL_INTERVAL=0.2      seconds between the steps of Heat's running tasks (a resource
 #                               waiting for its nested stack...); Heat's own is 1: with it every
 #                               level of nesting adds ~1 s to a create (timing only)
+#   HEAT_FLOATING_PREFIX=172.24 first two octets of the stand-in floating IPs; the tests use 127.24
+#                               (loopback) so a cluster's API address can be served locally
 #   HEAT_DEBUG=0                1 = Heat debug logging
 #   HEAT_VENV=${MAGNUM_VENV_DIR:-$(dirname DIR)}/venv-heat   (created when missing)
 #   HEAT_READY_TIMEOUT=120      seconds to wait for GET /healthcheck -> 200
@@ -55,7 +57,7 @@
 # Stand-ins for the cloud (Heat's environment_dir = devstack/lib/heat/environment.d, plugin_dirs =
 #   devstack/lib/heat/plugins): Nova servers, Neutron ports/floating IPs/nets/subnets/security groups,
 #   Octavia (and LBaaS v2) load balancers and wait condition handles are Fake::* resources with the
-#   real schemas and plausible distinct addresses (fixed 10.0.x.y, floating 172.24.x.y); every other
+#   real schemas and plausible distinct addresses (fixed 10.0.x.y, floating 172.24.x.y by default); every other
 #   cloud type (server groups, routers, rules, listeners, pools, members, monitors, Cinder volumes
 #   and attachments, software deployments, wait conditions) is OS::Heat::None. Callers send no
 #   environment for this. Heat's own types (ResourceGroup, SoftwareConfig, TestResource, Value,
@@ -196,6 +198,8 @@ DEBUG=${HEAT_DEBUG:-0}
 READY_TIMEOUT=${HEAT_READY_TIMEOUT:-120}
 POLL=${HEAT_POLL_INTERVAL:-0.2}
 [[ $POLL =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] || die "HEAT_POLL_INTERVAL must be a number of seconds in (0, 1], got '$POLL'"
+FLOATING=${HEAT_FLOATING_PREFIX:-172.24}
+[[ $FLOATING =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "HEAT_FLOATING_PREFIX must be two octets such as 172.24, got '$FLOATING'"
 for v in CONVERGENCE FAULTS REGISTER DEBUG; do
   case ${!v} in 0|1) ;; *) die "HEAT_${v/FAULTS/FAULT_INJECTION} must be 0 or 1, got '${!v}'" ;; esac
 done
@@ -220,7 +224,7 @@ cd "$DIR"   # never run python from a dir with stray modules
 
 RUNNING=0
 if pid=$(owned_pid "$PIDFILE"); then
-  [ "$(readf "$DIR/run")" = "$PORT $DB_URL $CONVERGENCE $FAULTS $POLL" ] ||
+  [ "$(readf "$DIR/run")" = "$PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" ] ||
     die "already running from $DIR (pid $pid) with other settings ($(readf "$DIR/run")): stop it first"
   RUNNING=1
   step "already running (pid $pid): re-checking"
@@ -328,9 +332,9 @@ if [ $RUNNING = 0 ]; then
   args=(--config-file "$DIR/heat.conf" --port "$PORT" --poll-interval "$POLL")
   if [ "$FAULTS" = 1 ]; then args+=(--fault-file "$FAULT_FILE"); fi
   : >>"$DIR/heat.log"
-  launch_detached "$PIDFILE" "$DIR/heat.log" "${PY_ENV[@]}" "$PY" "$HEAT_LIB/heat_server.py" "${args[@]}" ||
+  launch_detached "$PIDFILE" "$DIR/heat.log" "${PY_ENV[@]}" "FAKE_CLOUD_FLOATING_PREFIX=$FLOATING" "$PY" "$HEAT_LIB/heat_server.py" "${args[@]}" ||
     { tail -n 20 "$DIR/heat.log" >&2; die "heat did not start"; }
-  echo "$PORT $DB_URL $CONVERGENCE $FAULTS $POLL" >"$DIR/run"
+  echo "$PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" >"$DIR/run"
   echo "$URL" >"$DIR/url"
   echo "$FAULTS" >"$DIR/fault_enabled"
 fi

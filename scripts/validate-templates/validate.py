@@ -7,7 +7,7 @@ Each STACK.json is what the conductor sends to Heat (`template`, `files`, `envir
                   nested stacks validated strictly too (property values, required parameters,
                   enum/range constraints) - Heat itself defers that to nested create time.
                   Every resource keeps its real type; only the look-ups that need a cloud are
-                  patched out (offline_patches.py).
+                  patched out (devstack/lib/heat/offline_patches.py).
   --mode create   creates the stack with a real EngineService (fake:// RPC, MariaDB), optionally
                   PATCHes parameters (--patch '{"number_of_minions": 3}'), then deletes it, and
                   prints each step's time and the outputs. Cloud resources are mapped to the
@@ -64,7 +64,8 @@ ctx = hctx.RequestContext.from_dict({
     'tenant_id': 'test_tenant_id', 'tenant': 'test_tenant', 'username': 'tester', 'user_id': 'u1',
     'password': 'x', 'roles': ['admin'], 'is_admin': False,
     'auth_url': 'http://keystone.invalid:5000/v3', 'auth_token': 'tok'})
-sys.path.insert(0, HERE)
+# The same patches as the local Heat's (devstack/lib/heat).
+sys.path.insert(0, os.path.join(HERE, '..', '..', 'devstack', 'lib', 'heat'))
 import offline_patches  # noqa: E402
 offline_patches.apply()
 if a.deep:

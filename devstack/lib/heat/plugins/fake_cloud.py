@@ -17,12 +17,13 @@ Heat imports every *.py in a plugin dir: keep this directory for plugins only.
 
 Addresses derive from the resource's row id in Heat's `resource` table, unique across every stack of
 the database, so they are distinct and stable (a replaced resource gets a new row, so a new address):
-fixed 10.0.x.y, floating 172.24.x.y, x.y = id // 254 % 254, id % 254 + 1 (unique for 64516 rows).
+fixed 10.0.x.y, floating 172.24.x.y (FAKE_CLOUD_FLOATING_PREFIX replaces 172.24), x.y = id // 254 % 254, id % 254 + 1 (unique for 64516 rows).
 A server whose `networks` entry names a `port` reports that port's address (looked up by physical id).
 Addresses given in properties (fixed_ips.ip_address, floating_ip_address, vip_address) are honoured.
 """
 import ipaddress
 import json
+import os
 
 from oslo_utils import uuidutils
 
@@ -37,6 +38,9 @@ from heat.engine.resources.openstack.neutron import subnet as real_subnet
 from heat.engine.resources.openstack.nova import server as real_server
 from heat.engine.resources.openstack.octavia import loadbalancer as real_lb
 from heat.objects import resource as resource_objects
+
+
+FLOATING_PREFIX = os.environ.get('FAKE_CLOUD_FLOATING_PREFIX') or '172.24'
 
 
 def _addr(prefix, n):
@@ -149,7 +153,7 @@ class FakeFloatingIP(_Fake):
     def describe(self):
         p = self.properties
         port = self._port_info(p.get('port_id'))
-        return {'floating_ip_address': p.get('floating_ip_address') or _addr('172.24', self.id),
+        return {'floating_ip_address': p.get('floating_ip_address') or _addr(FLOATING_PREFIX, self.id),
                 'fixed_ip_address': p.get('fixed_ip_address') or (
                     port['fixed_ips'][0]['ip_address'] if port else None),
                 'port_id': p.get('port_id'), 'floating_network_id': p.get('floating_network'),
