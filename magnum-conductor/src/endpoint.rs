@@ -53,7 +53,9 @@ fn bad(message: impl Into<String>) -> RemoteError {
 fn from_op(e: OpError) -> RemoteError {
     match e {
         OpError::Permanent(m) => RemoteError::new("NotSupported", m),
-        OpError::Transient(m) => RemoteError::new("ServiceUnavailable", m),
+        OpError::Transient(m) | OpError::Unauthorized(m) => {
+            RemoteError::new("ServiceUnavailable", m)
+        }
     }
 }
 

@@ -18,12 +18,16 @@ pub enum OpError {
     /// A dependency failed; the operation is retried later.
     #[error("{0}")]
     Transient(String),
+    /// A service refused our token (revoked, e.g. by a trustee password change in the same
+    /// second it was issued): cached tokens are dropped and the operation is retried later.
+    #[error("{0}")]
+    Unauthorized(String),
 }
 
 impl OpError {
     /// True for a failure worth retrying.
     pub fn is_transient(&self) -> bool {
-        matches!(self, OpError::Transient(_))
+        matches!(self, OpError::Transient(_) | OpError::Unauthorized(_))
     }
 }
 
@@ -45,9 +49,10 @@ impl From<magnum_common::db::diesel_error::Error> for OpError {
 impl From<HeatError> for OpError {
     fn from(e: HeatError) -> Self {
         match e {
-            HeatError::Unavailable { .. }
-            | HeatError::Unauthorized
-            | HeatError::Conflict { .. } => OpError::Transient(e.to_string()),
+            HeatError::Unauthorized => OpError::Unauthorized(e.to_string()),
+            HeatError::Unavailable { .. } | HeatError::Conflict { .. } => {
+                OpError::Transient(e.to_string())
+            }
             HeatError::Unexpected { status, .. } if status >= 500 => {
                 OpError::Transient(e.to_string())
             }
@@ -87,5 +92,26 @@ impl From<CloudError> for OpError {
             CloudError::Unavailable { .. } => OpError::Transient(e.to_string()),
             other => OpError::Permanent(other.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heat_failures_are_retried_or_final_by_kind() {
+        let refused = OpError::from(HeatError::Unauthorized);
+        assert!(matches!(refused, OpError::Unauthorized(_)) && refused.is_transient());
+        let down = OpError::from(HeatError::Unexpected {
+            status: 503,
+            message: String::new(),
+        });
+        assert!(down.is_transient());
+        let bad = OpError::from(HeatError::BadRequest("no such parameter".to_owned()));
+        assert_eq!(
+            bad,
+            OpError::Permanent("Heat refused the stack: no such parameter".to_owned())
+        );
     }
 }

@@ -218,7 +218,12 @@ impl Reconciler {
             match result {
                 Ok(()) => self.complete(&op, None).await?,
                 Err(OpError::Permanent(reason)) => self.give_up(&op, &reason).await?,
-                Err(OpError::Transient(reason)) => {
+                Err(e @ (OpError::Transient(_) | OpError::Unauthorized(_))) => {
+                    if matches!(e, OpError::Unauthorized(_)) {
+                        // The next attempt authenticates afresh.
+                        svc.trusts.forget_trust_tokens().await;
+                    }
+                    let reason = e.to_string();
                     let attempts = op.row.attempts + 1;
                     if u32::try_from(attempts).unwrap_or(u32::MAX) >= svc.cfg.conductor.max_attempts
                     {

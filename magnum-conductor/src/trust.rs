@@ -386,6 +386,11 @@ impl TrustManager {
         self.trust_tokens.lock().await.remove(trust_id);
     }
 
+    /// Forgets every cached trust token (after a service refused one of them).
+    pub async fn forget_trust_tokens(&self) {
+        self.trust_tokens.lock().await.clear();
+    }
+
     /// Deletes the trust (with the user's token when we have one) and the trustee
     /// user; Keystone drops a deleted user's trusts with it, so the trust goes
     /// even when the user's token is gone. Absent objects are fine.

@@ -19,7 +19,7 @@ use std::time::Duration;
 use magnum_common::db::models::cluster::{self as cluster_rows, Cluster};
 use magnum_common::db::models::nodegroup::{self, NodeGroup};
 use magnum_common::db::models::{cluster_lease, pending_operation};
-use magnum_common::openstack::heat::{StackListQuery, StackSummary};
+use magnum_common::openstack::heat::{HeatError, StackListQuery, StackSummary};
 use magnum_common::status::ClusterStatus;
 
 use crate::error::OpError;
@@ -148,6 +148,11 @@ async fn list_project(
             }
             Err(e) => {
                 tracing::warn!(project = %c.project_id.as_str(), error = %e, "Heat stack list failed; retrying next period");
+                if matches!(e, HeatError::Unauthorized) {
+                    svc.trusts
+                        .forget_trust_token(c.trust_id.as_deref().unwrap_or_default())
+                        .await;
+                }
                 return None;
             }
         }
