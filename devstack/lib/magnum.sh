@@ -18,7 +18,8 @@
 # RABBITMQ_URL); without it the API runs alone and operations wait in the outbox. Conductor knobs:
 # MAGNUM_CONDUCTOR_NAME (a second conductor on the same DIR: its own pid/log/host name),
 # MAGNUM_LEASE_SECONDS, MAGNUM_SWEEP_INTERVAL, MAGNUM_SYNC_INTERVAL, MAGNUM_HEALTH_INTERVAL,
-# MAGNUM_DISCOVERY_FORMAT (empty: no etcd discovery service, as on an offline machine).
+# MAGNUM_DISCOVERY_FORMAT (empty: no etcd discovery service, as on an offline machine),
+# MAGNUM_CLUSTER_USER_TRUST (true: the nodes get the trust id, [trust] cluster_user_trust).
 # DIR gets magnum.conf (rewritten at each start), magnum.sqlite, the logs and pid files.
 set -euo pipefail
 
@@ -95,6 +96,7 @@ max_clusters_per_project = ${MAGNUM_MAX_CLUSTERS_PER_PROJECT:-20}
 trustee_domain_id = ${MAGNUM_TRUSTEE_DOMAIN_ID:-}
 trustee_domain_admin_id = ${MAGNUM_TRUSTEE_DOMAIN_ADMIN_ID:-}
 trustee_domain_admin_password = ${MAGNUM_TRUSTEE_DOMAIN_ADMIN_PASSWORD:-}
+cluster_user_trust = ${MAGNUM_CLUSTER_USER_TRUST:-false}
 
 [conductor]
 lease_seconds = ${MAGNUM_LEASE_SECONDS:-60}

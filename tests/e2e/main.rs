@@ -9,6 +9,7 @@
 )]
 
 mod conductor;
+mod day2;
 mod faults;
 mod legacy_cli;
 mod openstack_cli;

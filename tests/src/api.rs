@@ -19,6 +19,10 @@ pub struct Api {
     pub heat: String,
     /// The project id.
     pub project_id: String,
+    /// The user id.
+    pub user_id: String,
+    /// Keystone v3 URL.
+    pub keystone: String,
 }
 
 /// What Magnum or Heat answered.
@@ -80,6 +84,10 @@ impl Api {
             .as_str()
             .unwrap_or_default()
             .to_owned();
+        let user_id = doc["token"]["user"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned();
         let endpoint = |kind: &str| -> Result<String> {
             doc["token"]["catalog"]
                 .as_array()
@@ -98,9 +106,11 @@ impl Api {
         Ok(Api {
             magnum: env.api_url.trim_end_matches('/').to_owned(),
             heat: endpoint("orchestration")?,
+            keystone: env.auth_url.trim_end_matches('/').to_owned(),
             http,
             token,
             project_id,
+            user_id,
         })
     }
 
@@ -169,19 +179,58 @@ impl Api {
             .await
     }
 
+    /// GET on Keystone (`path` from `/v3` on), with this user's token.
+    pub async fn keystone_get(&self, path: &str) -> Result<Answer> {
+        self.send(
+            reqwest::Method::GET,
+            format!("{}{path}", self.keystone),
+            None,
+        )
+        .await
+    }
+
+    /// A stack's environment as Heat keeps it (hidden parameters masked).
+    pub async fn stack_environment(&self, stack_id: &str) -> Result<Value> {
+        let stack = self
+            .heat_get(&format!("/stacks/{stack_id}"))
+            .await?
+            .expect(200)?;
+        let name = stack["stack"]["stack_name"].as_str().unwrap_or_default();
+        self.heat_get(&format!("/stacks/{name}/{stack_id}/environment"))
+            .await?
+            .expect(200)
+    }
+
+    /// A stack's parameters as `stack show` gives them (hidden ones masked).
+    pub async fn stack_parameters(&self, stack_id: &str) -> Result<Value> {
+        let stack = self
+            .heat_get(&format!("/stacks/{stack_id}"))
+            .await?
+            .expect(200)?;
+        Ok(stack["stack"]["parameters"].clone())
+    }
+
     /// Creates a public-network cluster template for `driver`'s image and COE; returns its uuid.
     pub async fn create_template(&self, name: &str, driver: Driver) -> Result<String> {
+        self.create_template_with(name, driver, json!({})).await
+    }
+
+    /// Like [`Api::create_template`], with the fields of `extra` (labels, …) added.
+    pub async fn create_template_with(
+        &self,
+        name: &str,
+        driver: Driver,
+        extra: Value,
+    ) -> Result<String> {
         let (image, coe, network_driver) = driver.image_coe_network();
-        let t = self
-            .post(
-                "/clustertemplates",
-                json!({"name": name, "image_id": image, "coe": coe, "keypair_id": "default",
-                       "external_network_id": "public", "flavor_id": "m1.small",
-                       "master_flavor_id": "m1.medium", "network_driver": network_driver,
-                       "docker_volume_size": 5}),
-            )
-            .await?
-            .expect(201)?;
+        let mut body = json!({"name": name, "image_id": image, "coe": coe,
+                              "keypair_id": "default", "external_network_id": "public",
+                              "flavor_id": "m1.small", "master_flavor_id": "m1.medium",
+                              "network_driver": network_driver, "docker_volume_size": 5});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            b.extend(e.clone());
+        }
+        let t = self.post("/clustertemplates", body).await?.expect(201)?;
         Ok(t["uuid"].as_str().unwrap_or_default().to_owned())
     }
 

@@ -4,6 +4,8 @@
 
 pub mod api;
 pub mod control;
+pub mod kube_api;
+pub mod notifications;
 
 use std::process::{Command, Output};
 

@@ -1,0 +1,451 @@
+//! What happens to a running Kubernetes cluster after its creation, through the real conductor,
+//! RabbitMQ, Keystone and Heat: its notifications, its trustee and trust, certificate signing,
+//! health polling of its API, CA and credential rotation, upgrade, and the clean-up at delete.
+
+use std::net::{IpAddr, SocketAddr};
+use std::time::{Duration, Instant};
+
+use magnum_tests::api::{Api, Driver};
+use magnum_tests::kube_api::{KubeApi, NODE};
+use magnum_tests::notifications::Listener;
+use magnum_tests::{Env, unique};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(600);
+const CADF_EVENT: &str = "http://schemas.dmtf.org/cloud/audit/1.0/event";
+
+/// `(event_type, outcome)` of the notifications about cluster `uuid`, in arrival order.
+fn events_of(seen: &[Value], uuid: &str) -> Vec<(String, String)> {
+    seen.iter()
+        .filter(|m| m["payload"]["target"]["id"] == uuid)
+        .map(|m| {
+            (
+                m["event_type"].as_str().unwrap_or_default().to_owned(),
+                m["payload"]["outcome"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn has(seen: &[Value], uuid: &str, event: &str, outcome: &str) -> bool {
+    events_of(seen, uuid)
+        .iter()
+        .any(|(e, o)| e == event && o == outcome)
+}
+
+/// The stack's `name` parameter as the conductor sent it (Heat's environment; hidden ones are
+/// masked).
+async fn sent_parameter(api: &Api, stack_id: &str, name: &str) -> String {
+    let env = api.stack_environment(stack_id).await.unwrap();
+    env["parameters"][name]
+        .as_str()
+        .unwrap_or_else(|| panic!("no string parameter {name} in {env}"))
+        .to_owned()
+}
+
+/// Polls the cluster until `check` holds for it.
+async fn wait_cluster(api: &Api, uuid: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let t0 = Instant::now();
+    loop {
+        let c = api
+            .get(&format!("/clusters/{uuid}"))
+            .await
+            .unwrap()
+            .expect(200)
+            .unwrap();
+        if check(&c) {
+            return c;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(120),
+            "cluster never {what}: {c}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+/// A CSR for a server at `ip` and its private key.
+fn server_csr(ip: IpAddr) -> (String, String) {
+    let key = rcgen::KeyPair::generate().unwrap();
+    let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "kube-apiserver");
+    params.subject_alt_names = vec![rcgen::SanType::IpAddress(ip)];
+    params.key_usages = vec![
+        rcgen::KeyUsagePurpose::DigitalSignature,
+        rcgen::KeyUsagePurpose::KeyEncipherment,
+    ];
+    params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
+    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
+    (csr, key.serialize_pem())
+}
+
+/// One cluster through its second day: notifications of create, its trustee and trust in
+/// Keystone, a CSR signed by the cluster CA, the health of its API as the conductor polls it, a CA rotation, a credential rotation,
+/// then delete, which takes the trustee and the trust with it.
+#[tokio::test]
+async fn kubernetes_cluster_second_day() {
+    let Some(env) = Env::get() else { return };
+    let rabbit = std::env::var("MAGNUM_TEST_RABBIT_URL")
+        .expect("MAGNUM_TEST_RABBIT_URL: scripts/test.sh sets it with the rest");
+    let listener = Listener::bind(&rabbit, "magnum").await.unwrap();
+    let api = Api::login(&env, "demo").await.unwrap();
+    let t = api
+        .create_template(&unique("ct"), Driver::K8sFedoraCoreos)
+        .await
+        .unwrap();
+    let uuid = api.create_cluster(&unique("c"), &t, 1, 1).await.unwrap();
+    let c = api
+        .wait_status(&uuid, "CREATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let stack_id = c["cluster_id"].as_str().unwrap().to_owned();
+
+    // Notifications: create pending, then success, as CADF events on notifications.info.
+    let seen = listener
+        .until(Duration::from_secs(60), |s| {
+            has(s, &uuid, "magnum.cluster.create", "success")
+        })
+        .await
+        .unwrap();
+    let mine: Vec<&Value> = seen
+        .iter()
+        .filter(|m| m["payload"]["target"]["id"] == uuid.as_str())
+        .collect();
+    assert_eq!(
+        events_of(&seen, &uuid)[..2],
+        [
+            ("magnum.cluster.create".to_owned(), "pending".to_owned()),
+            ("magnum.cluster.create".to_owned(), "success".to_owned())
+        ],
+        "{mine:#?}"
+    );
+    for m in &mine {
+        assert_eq!(m["oslo.version"], "2.0");
+        assert_eq!(m["priority"], "INFO");
+        assert_eq!(m["routing_key"], "notifications.info");
+        assert_eq!(m["payload"]["typeURI"], CADF_EVENT);
+        assert_eq!(m["payload"]["action"], "create");
+        assert_eq!(
+            m["payload"]["initiator"]["project_id"],
+            api.project_id.as_str()
+        );
+    }
+    let success = mine.last().unwrap();
+    let data = &success["payload"]["target"]["attachments"][0]["content"];
+    assert_eq!(data["status"], "CREATE_COMPLETE", "{success}");
+    assert_eq!(data["stack_id"], stack_id.as_str());
+
+    // The trustee: a Keystone user "<cluster>_<project>" in the trustee domain; the trust: the
+    // user's, for the project, to that trustee, with impersonation.
+    let admin = Api::login(&env, "admin").await.unwrap();
+    let trustee = sent_parameter(&api, &stack_id, "trustee_user_id").await;
+    let user = admin
+        .keystone_get(&format!("/users/{trustee}"))
+        .await
+        .unwrap()
+        .expect(200)
+        .unwrap();
+    assert_eq!(
+        user["user"]["name"],
+        format!("{uuid}_{}", api.project_id).as_str()
+    );
+    assert_eq!(
+        user["user"]["domain_id"],
+        sent_parameter(&api, &stack_id, "trustee_domain_id")
+            .await
+            .as_str()
+    );
+    let trusts = api
+        .keystone_get(&format!("/OS-TRUST/trusts?trustor_user_id={}", api.user_id))
+        .await
+        .unwrap()
+        .expect(200)
+        .unwrap();
+    let trust = trusts["trusts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["trustee_user_id"] == trustee.as_str())
+        .unwrap_or_else(|| panic!("no trust to {trustee}: {trusts}"))
+        .clone();
+    assert_eq!(trust["impersonation"], true, "{trust}");
+    assert_eq!(trust["project_id"], api.project_id.as_str(), "{trust}");
+    let trust_id = trust["id"].as_str().unwrap().to_owned();
+    // `[trust] cluster_user_trust` (true in the tests) hands the nodes the trust, and with it
+    // the cloud provider is on by default.
+    let params = api.stack_parameters(&stack_id).await.unwrap();
+    assert_eq!(
+        params["cloud_provider_enabled"]
+            .as_str()
+            .map(str::to_lowercase)
+            .as_deref(),
+        Some("true"),
+        "{params}"
+    );
+
+    // Certificates: the cluster CA, and a CSR for the API's address signed with it.
+    let ca = api
+        .get(&format!("/certificates/{uuid}"))
+        .await
+        .unwrap()
+        .expect(200)
+        .unwrap();
+    let ca_pem = ca["pem"].as_str().unwrap().to_owned();
+    assert!(ca_pem.starts_with("-----BEGIN CERTIFICATE-----"), "{ca}");
+    assert_eq!(ca["cluster_uuid"], uuid.as_str());
+    let address = c["api_address"].as_str().unwrap();
+    let addr: SocketAddr = address
+        .trim_start_matches("https://")
+        .parse()
+        .unwrap_or_else(|e| panic!("api_address {address}: {e}"));
+    let (csr, key_pem) = server_csr(addr.ip());
+    let signed = api
+        .post("/certificates", json!({"cluster_uuid": uuid, "csr": csr}))
+        .await
+        .unwrap()
+        .expect(201)
+        .unwrap();
+    let cert_pem = signed["pem"].as_str().unwrap().to_owned();
+    assert!(cert_pem.starts_with("-----BEGIN CERTIFICATE-----"));
+    assert_eq!(
+        api.post(
+            "/certificates",
+            json!({"cluster_uuid": uuid, "csr": "not a CSR"})
+        )
+        .await
+        .unwrap()
+        .status,
+        400
+    );
+
+    // Health: nothing answers at the API address yet (UNKNOWN); then a stand-in API with the
+    // signed certificate that asks for the conductor's client certificate (HEALTHY), and its
+    // node turning NotReady (UNHEALTHY).
+    let c = wait_cluster(&api, &uuid, "UNKNOWN", |c| c["health_status"] == "UNKNOWN").await;
+    assert!(
+        c["health_status_reason"]["api"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not accessible"),
+        "{c}"
+    );
+    let kube = KubeApi::start(addr, &cert_pem, &key_pem, &ca_pem).unwrap();
+    let c = wait_cluster(&api, &uuid, "HEALTHY", |c| c["health_status"] == "HEALTHY").await;
+    assert_eq!(c["health_status_reason"]["api"], "ok", "{c}");
+    assert_eq!(
+        c["health_status_reason"][format!("{NODE}.Ready")],
+        "True",
+        "{c}"
+    );
+    assert!(kube.served() >= 2, "healthz and nodes, over mutual TLS");
+    kube.set_ready(false);
+    let c = wait_cluster(&api, &uuid, "UNHEALTHY", |c| {
+        c["health_status"] == "UNHEALTHY"
+    })
+    .await;
+    assert_eq!(
+        c["health_status_reason"][format!("{NODE}.Ready")],
+        "False",
+        "{c}"
+    );
+    drop(kube);
+
+    // CA rotation: a new CA, and the nodes told to fetch it (ca_rotation_id changes).
+    api.patch(&format!("/certificates/{uuid}"), json!({}))
+        .await
+        .unwrap()
+        .expect(202)
+        .unwrap();
+    api.wait_status(&uuid, "UPDATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let rotated = api
+        .get(&format!("/certificates/{uuid}"))
+        .await
+        .unwrap()
+        .expect(200)
+        .unwrap();
+    assert_ne!(rotated["pem"].as_str().unwrap(), ca_pem, "the CA changed");
+    let params = api.stack_parameters(&stack_id).await.unwrap();
+    assert!(
+        !params["ca_rotation_id"]
+            .as_str()
+            .unwrap_or_default()
+            .is_empty(),
+        "{params}"
+    );
+
+    // Credential rotation: Keystone changes the trustee's password (so revokes its tokens), and
+    // the stack PATCH that gives the nodes the new one is made with a trust token the conductor
+    // got with it.
+    let revocations = || async {
+        let events = admin
+            .keystone_get("/OS-REVOKE/events")
+            .await
+            .unwrap()
+            .expect(200)
+            .unwrap();
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["user_id"] == trustee.as_str())
+            .count()
+    };
+    let before = revocations().await;
+    api.patch(&format!("/credentials/{uuid}"), json!({}))
+        .await
+        .unwrap()
+        .expect(202)
+        .unwrap();
+    api.wait_status(&uuid, "UPDATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    assert!(
+        revocations().await > before,
+        "the trustee's password did not change"
+    );
+
+    // Delete: the stack, the trustee and the trust go; delete pending then success.
+    api.delete(&format!("/clusters/{uuid}"))
+        .await
+        .unwrap()
+        .expect(204)
+        .unwrap();
+    api.wait_gone(&uuid, WAIT).await.unwrap();
+    assert!(api.stacks_of(&uuid).await.unwrap().is_empty());
+    assert_eq!(
+        admin
+            .keystone_get(&format!("/users/{trustee}"))
+            .await
+            .unwrap()
+            .status,
+        404,
+        "the trustee is gone"
+    );
+    assert_eq!(
+        api.keystone_get(&format!("/OS-TRUST/trusts/{trust_id}"))
+            .await
+            .unwrap()
+            .status,
+        404,
+        "the trust is gone"
+    );
+    let seen = listener
+        .until(Duration::from_secs(60), |s| {
+            has(s, &uuid, "magnum.cluster.delete", "success")
+        })
+        .await
+        .unwrap();
+    let events = events_of(&seen, &uuid);
+    let pending = events
+        .iter()
+        .position(|e| e == &("magnum.cluster.delete".to_owned(), "pending".to_owned()));
+    let done = events
+        .iter()
+        .position(|e| e == &("magnum.cluster.delete".to_owned(), "success".to_owned()));
+    assert!(pending.is_some() && pending < done, "{events:?}");
+    assert!(
+        events
+            .iter()
+            .any(|e| e == &("magnum.cluster.update".to_owned(), "pending".to_owned())),
+        "rotations notify updates: {events:?}"
+    );
+    api.delete(&format!("/clustertemplates/{t}"))
+        .await
+        .unwrap()
+        .expect(204)
+        .unwrap();
+}
+
+/// An upgrade to a template with a newer kube_tag rolls the new version to the stack; one with
+/// an older kube_tag is refused and changes nothing.
+#[tokio::test]
+async fn kubernetes_cluster_upgrade() {
+    let Some(env) = Env::get() else { return };
+    let api = Api::login(&env, "demo").await.unwrap();
+    let template = |tag: &str| {
+        let api = api.clone();
+        let tag = tag.to_owned();
+        async move {
+            api.create_template_with(
+                &unique("ct"),
+                Driver::K8sFedoraCoreos,
+                json!({"labels": {"kube_tag": tag}}),
+            )
+            .await
+            .unwrap()
+        }
+    };
+    let (old, current, newer) = (
+        template("v1.22.17").await,
+        template("v1.23.17").await,
+        template("v1.24.17").await,
+    );
+    let uuid = api
+        .create_cluster(&unique("c"), &current, 1, 1)
+        .await
+        .unwrap();
+    let c = api
+        .wait_status(&uuid, "CREATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let stack_id = c["cluster_id"].as_str().unwrap().to_owned();
+    let params = api.stack_parameters(&stack_id).await.unwrap();
+    assert_eq!(params["kube_tag"], "v1.23.17", "{params}");
+
+    let refused = api
+        .post(
+            &format!("/clusters/{uuid}/actions/upgrade"),
+            json!({"cluster_template": old}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(refused.status, 400, "{}", refused.json);
+    let shown = api
+        .get(&format!("/clusters/{uuid}"))
+        .await
+        .unwrap()
+        .expect(200)
+        .unwrap();
+    assert_eq!(shown["cluster_template_id"], current.as_str());
+    assert_eq!(shown["status"], "CREATE_COMPLETE");
+
+    api.post(
+        &format!("/clusters/{uuid}/actions/upgrade"),
+        json!({"cluster_template": newer, "max_batch_size": 1}),
+    )
+    .await
+    .unwrap()
+    .expect(202)
+    .unwrap();
+    let c = api
+        .wait_status(&uuid, "UPDATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    assert_eq!(c["cluster_template_id"], newer.as_str(), "{c}");
+    let params = api.stack_parameters(&stack_id).await.unwrap();
+    for key in ["kube_tag", "master_kube_tag", "minion_kube_tag"] {
+        assert_eq!(params[key], "v1.24.17", "{key}: {params}");
+    }
+    assert_eq!(params["update_max_batch_size"], "1", "{params}");
+
+    api.delete(&format!("/clusters/{uuid}"))
+        .await
+        .unwrap()
+        .expect(204)
+        .unwrap();
+    api.wait_gone(&uuid, WAIT).await.unwrap();
+    for t in [old, current, newer] {
+        api.delete(&format!("/clustertemplates/{t}"))
+            .await
+            .unwrap()
+            .expect(204)
+            .unwrap();
+    }
+}
