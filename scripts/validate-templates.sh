@@ -4,7 +4,8 @@
 # Renders every driver x environment-option combination (spec §4.2: private network or not, etcd
 # volume or not, Docker volume or not, master LB Octavia/Neutron/none, floating IPs on/off, LB
 # floating IP on/off; plus node group stacks and TLS disabled) with the conductor's own drivers
-# (`cargo test -p magnum-conductor --lib dump_rendered -- --ignored`), then validates each with
+# (`cargo test --workspace --lib dump_rendered -- --ignored`: the workspace's feature set, so
+# nothing is rebuilt after a workspace build), then validates each with
 # Heat's own engine in strict+deep mode (scripts/validate-templates/validate.py): what POST
 # /stacks checks, nested stacks included, every resource with its real type; only cloud look-ups
 # are patched out. Fails if any combination fails.
@@ -54,7 +55,7 @@ ensure_venv "$VENV" -c "$HEAT_LIB/constraints.txt" "openstack-heat==$HEAT_VERSIO
 log "rendering every driver x option combination"
 rm -rf "$DUMP"
 (cd "$ROOT" && MAGNUM_DUMP_DIR=$DUMP MAGNUM_HEAT_TEMPLATE_DIR=${MAGNUM_HEAT_TEMPLATE_DIR:-} \
-  cargo test -q -p magnum-conductor --lib drivers::tests::dump::dump_rendered -- --ignored --exact) \
+  cargo test -q --workspace --lib drivers::tests::dump::dump_rendered -- --ignored --exact) \
   >"$WORK/dump.log" 2>&1 || { tail -n 30 "$WORK/dump.log" >&2; die "rendering failed (log: $WORK/dump.log)"; }
 shopt -s nullglob
 stacks=("$DUMP"/*.json)

@@ -6,6 +6,7 @@
 #   heat.sh start  DIR    # init (first time) + start; last stdout line:
 #                         #   READY heat url=http://127.0.0.1:PORT/v1/$(project_id)s pid=... env=DIR/heat.env secs=...
 #   heat.sh stop   DIR    # stops the server started from DIR (by pid file only)
+#   heat.sh install DIR   # only the venv (step 1), e.g. while something else builds
 #   heat.sh status DIR    # exit 0 iff it runs and answers, else 3
 #   heat.sh fault  DIR STATUS COUNT|SECSs [METHOD] [after]   # inject errors (see "Fault injection")
 #   heat.sh fault  DIR off                                   # clear; `heat.sh fault DIR` shows the rule
@@ -99,13 +100,13 @@ HERE=$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")
 . "$HERE/common.sh"
 HEAT_LIB=$HERE/heat
 
-usage() { sed -n '6,11p' "$0" >&2; exit 2; }
+usage() { sed -n '6,12p' "$0" >&2; exit 2; }
 
 cmd=${1:-}; DIR=${2:-}
 if [ -z "$cmd" ] || [ -z "$DIR" ]; then usage; fi
-case $cmd in start|stop|status|fault) ;; *) usage ;; esac
+case $cmd in start|stop|status|fault|install) ;; *) usage ;; esac
 
-if [ "$cmd" = start ]; then mkdir -p "$DIR"; fi
+if [ "$cmd" = start ] || [ "$cmd" = install ]; then mkdir -p "$DIR"; fi
 if [ ! -d "$DIR" ]; then
   case $cmd in
     stop) log "$DIR does not exist: nothing to stop"; exit 0 ;;
@@ -165,7 +166,14 @@ fault_cmd() {
   log "fault rule: $rule"
 }
 
+# Where the venv is and what goes in it (start and install).
+VENV=${HEAT_VENV:-${MAGNUM_VENV_DIR:-$(dirname "$DIR")}/venv-heat}
+HEAT_VERSION=27.0.1
+
 case $cmd in
+  install)
+    ensure_venv "$VENV" -c "$HEAT_LIB/constraints.txt" "openstack-heat==$HEAT_VERSION" PyMySQL
+    exit 0 ;;
   status) heat_status; exit $? ;;
   fault) shift 2; fault_cmd "$@"; exit 0 ;;
   stop)
@@ -204,8 +212,6 @@ for v in CONVERGENCE FAULTS REGISTER DEBUG; do
   case ${!v} in 0|1) ;; *) die "HEAT_${v/FAULTS/FAULT_INJECTION} must be 0 or 1, got '${!v}'" ;; esac
 done
 [[ $READY_TIMEOUT =~ ^[0-9]+$ ]] || die "HEAT_READY_TIMEOUT must be a number"
-VENV=${HEAT_VENV:-${MAGNUM_VENV_DIR:-$(dirname "$DIR")}/venv-heat}
-HEAT_VERSION=27.0.1
 PASSWORD=$MAGNUM_PASSWORD
 KS_URL=$(printf '%s' "$OS_AUTH_URL" | sed 's#/*$##; s#/v3$##')
 ENDPOINT=http://$HOST:$PORT/v1

@@ -102,13 +102,13 @@ async fn broker_stopped_for_ten_seconds_during_creates() {
     let Some((api, rig, t)) = setup().await else {
         return;
     };
-    let mut uuids = create_many(&api, &t, 5).await;
+    let mut uuids = create_many(&api, &t, 4).await;
     rig.stop_rabbitmq().unwrap();
     // Accepted while the broker is down: the API cannot cast, the outbox still has them.
-    uuids.extend(create_many(&api, &t, 5).await);
+    uuids.extend(create_many(&api, &t, 4).await);
     tokio::time::sleep(Duration::from_secs(10)).await;
     rig.start_rabbitmq().unwrap();
-    uuids.extend(create_many(&api, &t, 5).await);
+    uuids.extend(create_many(&api, &t, 4).await);
     all_complete_once_then_delete(&api, &uuids, &t).await;
 }
 
@@ -172,7 +172,7 @@ async fn two_conductors_share_work_without_doing_it_twice() {
     let up = conductors(&admin).await;
     assert!(up.values().filter(|s| *s == "up").count() >= 2, "{up:?}");
 
-    let uuids = create_many(&api, &t, 10).await;
+    let uuids = create_many(&api, &t, 8).await;
     for uuid in &uuids {
         api.wait_status(uuid, "CREATE_COMPLETE", WAIT)
             .await
