@@ -189,6 +189,20 @@ async fn nodegroup_is_its_own_stack() {
         "{shown}"
     );
 
+    // New node labels reach the node group's stack (nodegroup_update).
+    let patched = api
+        .patch(
+            &path,
+            json!([{"op": "add", "path": "/node_labels/tier", "value": "extra"}]),
+        )
+        .await
+        .unwrap()
+        .expect(202)
+        .unwrap();
+    assert_eq!(patched["status"], "UPDATE_IN_PROGRESS", "{patched}");
+    let shown = wait_nodegroup(&api, &path, "UPDATE_COMPLETE").await;
+    assert_eq!(shown["node_labels"], json!({"tier": "extra"}), "{shown}");
+
     api.delete(&path).await.unwrap().expect(204).unwrap();
     let t0 = std::time::Instant::now();
     while api.get(&path).await.unwrap().status != 404 {
@@ -216,4 +230,55 @@ async fn wait_nodegroup(api: &Api, path: &str, want: &str) -> serde_json::Value 
         assert!(t0.elapsed() < WAIT, "node group still {status}");
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// A stack Heat cannot build (the stand-in Nova refuses an unknown availability zone): the
+/// cluster goes CREATE_FAILED with the failing resource and Heat's reason, and deletes cleanly.
+#[tokio::test]
+async fn failed_stack_names_the_resource_and_the_reason() {
+    let Some(env) = Env::get() else { return };
+    let api = Api::login(&env, "demo").await.unwrap();
+    let t = api
+        .create_template_with(
+            &unique("ct"),
+            Driver::SwarmFedoraAtomic,
+            json!({"labels": {"availability_zone": "az-nowhere"}}),
+        )
+        .await
+        .unwrap();
+    let uuid = api.create_cluster(&unique("c"), &t, 1, 1).await.unwrap();
+    let t0 = std::time::Instant::now();
+    let c = loop {
+        let c = api
+            .get(&format!("/clusters/{uuid}"))
+            .await
+            .unwrap()
+            .expect(200)
+            .unwrap();
+        if c["status"] != "CREATE_IN_PROGRESS" {
+            break c;
+        }
+        assert!(t0.elapsed() < WAIT, "still creating: {c}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(c["status"], "CREATE_FAILED", "{c}");
+    let reason = c["status_reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("CREATE_FAILED")
+            && reason.contains("swarm_master")
+            && reason.contains("The requested availability zone is not available"),
+        "{reason}"
+    );
+    api.delete(&format!("/clusters/{uuid}"))
+        .await
+        .unwrap()
+        .expect(204)
+        .unwrap();
+    api.wait_gone(&uuid, WAIT).await.unwrap();
+    assert!(api.stacks_of(&uuid).await.unwrap().is_empty());
+    api.delete(&format!("/clustertemplates/{t}"))
+        .await
+        .unwrap()
+        .expect(204)
+        .unwrap();
 }
