@@ -46,6 +46,9 @@
 #   request can be authorised with another request's token (seen as a trustor's DELETE trust
 #   refused 403 "requires a scope of ['system', 'project'], request was made with domain scope"
 #   while Heat's domain admin was busy). DIR/ks_wsgi.py makes that attribute thread-local.
+# - Keystone's policy enforcer is built by the first request that needs it, published before its
+#   _warning_emitted is set: a concurrent first request fails with AttributeError (a 500 seen once
+#   while seeding). DIR/ks_wsgi.py builds it at start.
 # - As root, fernet_setup/credential_setup/receipt_setup/create_jws_keypair need --keystone-user/group.
 # - With provider jws, bootstrap loads the provider: the JWS keys must exist before bootstrap. The
 #   receipt provider needs its fernet repo at startup even with jws.
@@ -223,6 +226,10 @@ _ac.AuthContextMiddleware.token = property(
     lambda self: _tokens.token, lambda self, value: setattr(_tokens, 'token', value))
 from keystone.server import wsgi as _ks
 application = _ks.initialize_public_application()
+# The policy enforcer is made lazily by the first request, which publishes it before it sets
+# _warning_emitted: a concurrent first request then fails with AttributeError (500). Make it now.
+from keystone.common.rbac_enforcer import enforcer as _enforcer
+_enforcer.RBACEnforcer()._enforcer
 EOF
 
 # ---- 4. one-time init (independent steps in parallel) ------------------------------------
