@@ -276,6 +276,10 @@ if [ $RUNNING = 0 ]; then
   if "${KS_ENV[@]}" "$VENV/bin/gunicorn" --help 2>/dev/null | grep -q -- '--no-control-socket'; then
     GUNI+=(--no-control-socket)
   fi
+  # SQLite in WAL mode (kept in the file): readers and the one writer stop blocking each other,
+  # so Heat's bursts of stack-project deletes see far fewer "database is locked" (500) answers.
+  "${KS_ENV[@]}" "$VENV/bin/python" -c 'import sqlite3, sys; sqlite3.connect(sys.argv[1]).execute("PRAGMA journal_mode=WAL")' \
+    "$DIR/keystone.db"
   # (no gunicorn --pid: gunicorn refuses to start when that file names a live pid)
   step "starting gunicorn on $HOST:$PORT (provider $PROVIDER)"
   : >>"$DIR/keystone.log"
