@@ -179,10 +179,15 @@ impl Conductor {
         }
         {
             let s = Arc::clone(&svc);
+            // Every 10 s (oslo's report_interval), and at least three times per
+            // service_down_time, so a live conductor is never shown down.
+            let beat = u64::try_from(svc.cfg.default.service_down_time / 3)
+                .unwrap_or(1)
+                .clamp(1, 10);
             every(
                 &mut tasks,
                 &stop,
-                Duration::from_secs(10),
+                Duration::from_secs(beat),
                 "heartbeat",
                 move || {
                     let s = Arc::clone(&s);
