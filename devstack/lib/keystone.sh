@@ -49,6 +49,9 @@
 # - Keystone's policy enforcer is built by the first request that needs it, published before its
 #   _warning_emitted is set: a concurrent first request fails with AttributeError (a 500 seen once
 #   while seeding). DIR/ks_wsgi.py builds it at start.
+# - Keystone on SQLite: oslo.db's deferred BEGIN lets two read-then-write requests collide and one
+#   fails at once with "database is locked" (500; 57 of 150 parallel project/user deletes here).
+#   DIR/ks_wsgi.py makes every transaction BEGIN IMMEDIATE (0 of 150), and the file is in WAL mode.
 # - As root, fernet_setup/credential_setup/receipt_setup/create_jws_keypair need --keystone-user/group.
 # - With provider jws, bootstrap loads the provider: the JWS keys must exist before bootstrap. The
 #   receipt provider needs its fernet repo at startup even with jws.
@@ -224,6 +227,21 @@ class _PerThread(threading.local):
 _tokens = _PerThread()
 _ac.AuthContextMiddleware.token = property(
     lambda self: _tokens.token, lambda self, value: setattr(_tokens, 'token', value))
+# SQLite: oslo.db opens every transaction with a deferred BEGIN, so two requests that read and
+# then write fail at once with "database is locked" (SQLite cannot wait its way out of that).
+# BEGIN IMMEDIATE takes the write lock up front; the others wait for it (the URL's timeout).
+# Class-level listeners run before oslo.db's own, which then sees a transaction open.
+from sqlalchemy import event as _event
+from sqlalchemy.engine import Engine as _Engine
+
+
+@_event.listens_for(_Engine, "begin")
+def _begin_immediate(conn):
+    if conn.dialect.name == 'sqlite' and 'in_transaction' not in conn.info:
+        conn.exec_driver_sql('BEGIN IMMEDIATE')
+        conn.info['in_transaction'] = True
+
+
 from keystone.server import wsgi as _ks
 application = _ks.initialize_public_application()
 # The policy enforcer is made lazily by the first request, which publishes it before it sets
