@@ -101,21 +101,12 @@ async fn lifecycle(driver: Driver, server: &str, api_prefix: &str, api_port: &st
         "{left:?}"
     );
 
-    api.delete(&format!("/clusters/{uuid}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
-    api.wait_gone(&uuid, WAIT).await.unwrap();
+    api.delete_cluster(&uuid, WAIT).await.unwrap();
     assert!(
         api.stacks_of(&uuid).await.unwrap().is_empty(),
         "stack left behind"
     );
-    api.delete(&format!("/clustertemplates/{t}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
+    api.delete_template(&t).await.unwrap();
 }
 
 #[tokio::test]
@@ -210,12 +201,7 @@ async fn nodegroup_is_its_own_stack() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
     assert_eq!(api.stacks_of(&uuid).await.unwrap().len(), 1);
-    api.delete(&format!("/clusters/{uuid}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
-    api.wait_gone(&uuid, WAIT).await.unwrap();
+    api.delete_cluster(&uuid, WAIT).await.unwrap();
 }
 
 async fn wait_nodegroup(api: &Api, path: &str, want: &str) -> serde_json::Value {
@@ -249,12 +235,7 @@ async fn failed_stack_names_the_resource_and_the_reason() {
     let uuid = api.create_cluster(&unique("c"), &t, 1, 1).await.unwrap();
     let t0 = std::time::Instant::now();
     let c = loop {
-        let c = api
-            .get(&format!("/clusters/{uuid}"))
-            .await
-            .unwrap()
-            .expect(200)
-            .unwrap();
+        let c = api.cluster(&uuid).await.unwrap();
         if c["status"] != "CREATE_IN_PROGRESS" {
             break c;
         }
@@ -269,16 +250,7 @@ async fn failed_stack_names_the_resource_and_the_reason() {
             && reason.contains("The requested availability zone is not available"),
         "{reason}"
     );
-    api.delete(&format!("/clusters/{uuid}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
-    api.wait_gone(&uuid, WAIT).await.unwrap();
+    api.delete_cluster(&uuid, WAIT).await.unwrap();
     assert!(api.stacks_of(&uuid).await.unwrap().is_empty());
-    api.delete(&format!("/clustertemplates/{t}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
+    api.delete_template(&t).await.unwrap();
 }

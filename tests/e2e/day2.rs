@@ -50,12 +50,7 @@ async fn sent_parameter(api: &Api, stack_id: &str, name: &str) -> String {
 async fn wait_cluster(api: &Api, uuid: &str, what: &str, check: impl Fn(&Value) -> bool) -> Value {
     let t0 = Instant::now();
     loop {
-        let c = api
-            .get(&format!("/clusters/{uuid}"))
-            .await
-            .unwrap()
-            .expect(200)
-            .unwrap();
+        let c = api.cluster(uuid).await.unwrap();
         if check(&c) {
             return c;
         }
@@ -312,12 +307,7 @@ async fn kubernetes_cluster_second_day() {
     );
 
     // Delete: the stack, the trustee and the trust go; delete pending then success.
-    api.delete(&format!("/clusters/{uuid}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
-    api.wait_gone(&uuid, WAIT).await.unwrap();
+    api.delete_cluster(&uuid, WAIT).await.unwrap();
     assert!(api.stacks_of(&uuid).await.unwrap().is_empty());
     assert_eq!(
         admin
@@ -356,11 +346,7 @@ async fn kubernetes_cluster_second_day() {
             .any(|e| e == &("magnum.cluster.update".to_owned(), "pending".to_owned())),
         "rotations notify updates: {events:?}"
     );
-    api.delete(&format!("/clustertemplates/{t}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
+    api.delete_template(&t).await.unwrap();
 }
 
 /// An upgrade to a template with a newer kube_tag rolls the new version to the stack; one with
@@ -407,12 +393,7 @@ async fn kubernetes_cluster_upgrade() {
         .await
         .unwrap();
     assert_eq!(refused.status, 400, "{}", refused.json);
-    let shown = api
-        .get(&format!("/clusters/{uuid}"))
-        .await
-        .unwrap()
-        .expect(200)
-        .unwrap();
+    let shown = api.cluster(&uuid).await.unwrap();
     assert_eq!(shown["cluster_template_id"], current.as_str());
     assert_eq!(shown["status"], "CREATE_COMPLETE");
 
@@ -435,17 +416,8 @@ async fn kubernetes_cluster_upgrade() {
     }
     assert_eq!(params["update_max_batch_size"], "1", "{params}");
 
-    api.delete(&format!("/clusters/{uuid}"))
-        .await
-        .unwrap()
-        .expect(204)
-        .unwrap();
-    api.wait_gone(&uuid, WAIT).await.unwrap();
+    api.delete_cluster(&uuid, WAIT).await.unwrap();
     for t in [old, current, newer] {
-        api.delete(&format!("/clustertemplates/{t}"))
-            .await
-            .unwrap()
-            .expect(204)
-            .unwrap();
+        api.delete_template(&t).await.unwrap();
     }
 }

@@ -253,6 +253,27 @@ impl Api {
         Ok(c["uuid"].as_str().unwrap_or_default().to_owned())
     }
 
+    /// The cluster as shown (200).
+    pub async fn cluster(&self, uuid: &str) -> Result<Value> {
+        self.get(&format!("/clusters/{uuid}")).await?.expect(200)
+    }
+
+    /// Deletes the cluster (204) and waits until it is gone.
+    pub async fn delete_cluster(&self, uuid: &str, timeout: Duration) -> Result<()> {
+        self.delete(&format!("/clusters/{uuid}"))
+            .await?
+            .expect(204)?;
+        self.wait_gone(uuid, timeout).await
+    }
+
+    /// Deletes the cluster template (204).
+    pub async fn delete_template(&self, uuid: &str) -> Result<()> {
+        self.delete(&format!("/clustertemplates/{uuid}"))
+            .await?
+            .expect(204)
+            .map(drop)
+    }
+
     /// Polls the cluster until its status is `want`; any other terminal status is an error.
     pub async fn wait_status(&self, uuid: &str, want: &str, timeout: Duration) -> Result<Value> {
         let t0 = Instant::now();
