@@ -430,13 +430,20 @@ impl HeatClient {
     }
 
     /// Deletes a stack (204); a stack already gone is fine.
+    ///
+    /// Heat shows a stack DELETE_COMPLETE a moment before it soft-deletes the
+    /// row, and a DELETE in between fails inside Heat (400, its credentials
+    /// are gone). So an error is checked against the stack itself: gone is fine.
     pub async fn delete_stack(&self, name: &str, id: &str) -> Result<(), HeatError> {
         match self
             .call(Method::DELETE, self.url(&["stacks", name, id]), None)
             .await
         {
             Ok(_) | Err(HeatError::NotFound(_)) => Ok(()),
-            Err(e) => Err(e),
+            Err(e) => match self.get_stack(name, id, false).await {
+                Ok(StackLookup::Gone) => Ok(()),
+                _ => Err(e),
+            },
         }
     }
 

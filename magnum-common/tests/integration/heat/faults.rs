@@ -162,6 +162,33 @@ async fn create_is_not_duplicated_by_retries() {
     fault(&env, None).await;
     deleted.unwrap();
     delete_and_wait(&client, &first).await;
+
+    // Heat can fail a DELETE of a stack it already shows DELETE_COMPLETE (400
+    // from inside its engine): the stack is gone, so that is fine ...
+    fault(
+        &env,
+        Some(json!({"status": 400, "count": 1, "method": "DELETE"})),
+    )
+    .await;
+    let again = client.delete_stack(&first.name, &first.id).await;
+    fault(&env, None).await;
+    again.unwrap();
+    // ... but a 400 for a stack that is still there stays an error
+    fault(
+        &env,
+        Some(json!({"status": 400, "count": 1, "method": "DELETE"})),
+    )
+    .await;
+    let refused = client.delete_stack(&second.name, &second.id).await;
+    fault(&env, None).await;
+    assert!(
+        matches!(refused, Err(HeatError::BadRequest(_))),
+        "{refused:?}"
+    );
+    assert!(matches!(
+        client.get_stack(&second.name, &second.id, false).await,
+        Ok(StackLookup::Found(_))
+    ));
     delete_and_wait(&client, &second).await;
     assert_eq!(
         client
