@@ -13,7 +13,7 @@ pub enum StackState {
         /// Heat's reason.
         reason: String,
     },
-    /// Heat answered 404 for the stack.
+    /// Not in the project's stack list (Heat lists no deleted stacks), or 404.
     Missing,
 }
 
@@ -28,6 +28,14 @@ pub fn nodegroup_status(
             // A status Magnum does not know (SUSPEND_*, …) leaves the group as it is.
             let status: ClusterStatus = status.parse().ok()?;
             if status == current {
+                return None;
+            }
+            // Still listed: Heat has not finished the delete. It shows
+            // DELETE_COMPLETE before it removes the stack's credentials and
+            // row, and turns it DELETE_FAILED if that fails; the group is
+            // deleted once the stack leaves the list (Missing).
+            if status == ClusterStatus::DeleteComplete && current == ClusterStatus::DeleteInProgress
+            {
                 return None;
             }
             Some((status, (!reason.is_empty()).then(|| reason.clone())))
@@ -171,6 +179,25 @@ mod tests {
         assert_eq!(
             nodegroup_status(CreateInProgress, "s", &found("SUSPEND_COMPLETE", "")),
             None
+        );
+    }
+
+    #[test]
+    fn a_listed_delete_complete_stack_is_not_gone_yet() {
+        // Heat lists it DELETE_COMPLETE while it still deletes its credentials.
+        assert_eq!(
+            nodegroup_status(DeleteInProgress, "s", &found("DELETE_COMPLETE", "")),
+            None
+        );
+        // ... and may yet fail that: the failure is taken.
+        assert_eq!(
+            nodegroup_status(DeleteInProgress, "s", &found("DELETE_FAILED", "403")),
+            Some((DeleteFailed, Some("403".to_owned())))
+        );
+        // Gone from the list: deleted.
+        assert_eq!(
+            nodegroup_status(DeleteInProgress, "s", &StackState::Missing),
+            Some((DeleteComplete, None))
         );
     }
 

@@ -9,7 +9,7 @@ use magnum_common::openstack::heat::HeatClient;
 use magnum_common::status::ClusterStatus;
 use serde_json::{Map, Value};
 
-use super::{Op, render, set_groups_status, stack_by_id};
+use super::{Op, listed_stack, render, set_groups_status};
 use crate::error::OpError;
 use crate::services::Services;
 
@@ -66,11 +66,14 @@ async fn stack_ids(svc: &Services, l: &render::Loaded) -> Result<Vec<String>, Op
     Ok(ids)
 }
 
-/// Deletes a stack by id; returns 1 if it existed.
+/// Deletes a stack by id; returns 1 if it is still there (the status sync
+/// then sees it go). One Heat is still finishing is not deleted again.
 async fn delete_stack(heat: &HeatClient, id: &str) -> Result<usize, OpError> {
-    match stack_by_id(heat, id).await? {
-        Some(s) => {
-            heat.delete_stack(&s.name, &s.id).await?;
+    match listed_stack(heat, id).await? {
+        Some((s, status)) => {
+            if status != "DELETE_COMPLETE" {
+                heat.delete_stack(&s.name, &s.id).await?;
+            }
             Ok(1)
         }
         None => Ok(0),

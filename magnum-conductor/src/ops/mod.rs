@@ -190,20 +190,35 @@ pub fn driver_for<'a>(svc: &'a Services, t: &ClusterTemplate) -> Result<&'a dyn 
 }
 
 /// A stack's canonical reference from its id (one list request: Heat's stack
-/// calls want the name too).
+/// calls want the name too); `None` once it is deleted.
 pub async fn stack_by_id(heat: &HeatClient, id: &str) -> Result<Option<StackRef>, OpError> {
+    Ok(listed_stack(heat, id)
+        .await?
+        .filter(|(_, status)| status != "DELETE_COMPLETE")
+        .map(|(s, _)| s))
+}
+
+/// The stack as the project's list shows it, with its status. Heat lists no
+/// deleted stacks: one listed DELETE_COMPLETE is still finishing its delete
+/// (credentials, then the row) and may yet turn DELETE_FAILED.
+pub async fn listed_stack(
+    heat: &HeatClient,
+    id: &str,
+) -> Result<Option<(StackRef, String)>, OpError> {
     let stacks = heat
         .list_stacks(&StackListQuery {
             id: vec![id.to_owned()],
             ..Default::default()
         })
         .await?;
-    Ok(stacks
-        .into_iter()
-        .find(|s| s.id == id && s.stack_status != "DELETE_COMPLETE")
-        .map(|s| StackRef {
-            url: heat.stack_url(&s.stack_name, &s.id),
-            id: s.id,
-            name: s.stack_name,
-        }))
+    Ok(stacks.into_iter().find(|s| s.id == id).map(|s| {
+        (
+            StackRef {
+                url: heat.stack_url(&s.stack_name, &s.id),
+                id: s.id,
+                name: s.stack_name,
+            },
+            s.stack_status,
+        )
+    }))
 }
