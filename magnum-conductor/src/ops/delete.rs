@@ -5,11 +5,10 @@
 use magnum_common::db::models::changes::{self, ClusterChange};
 use magnum_common::db::models::{cluster, pending_operation};
 use magnum_common::ids::ClusterUuid;
-use magnum_common::openstack::heat::HeatClient;
 use magnum_common::status::ClusterStatus;
 use serde_json::{Map, Value};
 
-use super::{Op, listed_stack, render, set_groups_status};
+use super::{Op, delete_listed_stack, render, set_groups_status};
 use crate::error::OpError;
 use crate::services::Services;
 
@@ -31,11 +30,11 @@ pub async fn run(svc: &Services, op: &mut Op) -> Result<(), OpError> {
     svc.db
         .run(move |c| set_groups_status(c, uuid, ClusterStatus::DeleteInProgress, None))
         .await?;
-    let mut deleting = 0;
+    let mut deleting = false;
     if l.cluster.trust_id.is_some() {
         let session = svc.session(&l.cluster).await?;
         for id in stack_ids(svc, &l).await? {
-            deleting += delete_stack(&session.heat, &id).await?;
+            deleting |= delete_listed_stack(&session.heat, &id).await?;
         }
         // A create that asked Heat for its stack but died before saving the id.
         if l.cluster.stack_id.is_none()
@@ -43,10 +42,10 @@ pub async fn run(svc: &Services, op: &mut Op) -> Result<(), OpError> {
             && let Some(found) = session.heat.find_stack(&name).await?
         {
             session.heat.delete_stack(&found.name, &found.id).await?;
-            deleting += 1;
+            deleting = true;
         }
     }
-    if deleting == 0 {
+    if !deleting {
         // Nothing left in Heat: finish now (upstream: delete/success at once).
         finish(svc, uuid, op.row.auth_token.as_deref(), &op.context).await?;
     }
@@ -64,20 +63,6 @@ async fn stack_ids(svc: &Services, l: &render::Loaded) -> Result<Vec<String>, Op
     ids.extend(l.cluster.stack_id.clone());
     ids.dedup();
     Ok(ids)
-}
-
-/// Deletes a stack by id; returns 1 if it is still there (the status sync
-/// then sees it go). One Heat is still finishing is not deleted again.
-async fn delete_stack(heat: &HeatClient, id: &str) -> Result<usize, OpError> {
-    match listed_stack(heat, id).await? {
-        Some((s, status)) => {
-            if status != "DELETE_COMPLETE" {
-                heat.delete_stack(&s.name, &s.id).await?;
-            }
-            Ok(1)
-        }
-        None => Ok(0),
-    }
 }
 
 async fn recorded_stack_name(svc: &Services, uuid: ClusterUuid) -> Result<Option<String>, OpError> {

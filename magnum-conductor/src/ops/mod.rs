@@ -198,13 +198,22 @@ pub async fn stack_by_id(heat: &HeatClient, id: &str) -> Result<Option<StackRef>
         .map(|(s, _)| s))
 }
 
+/// Asks Heat to delete the stack, unless it is already finishing a delete;
+/// true while Heat still lists it (the status sync then sees it go).
+pub async fn delete_listed_stack(heat: &HeatClient, id: &str) -> Result<bool, OpError> {
+    let Some((s, status)) = listed_stack(heat, id).await? else {
+        return Ok(false);
+    };
+    if status != "DELETE_COMPLETE" {
+        heat.delete_stack(&s.name, &s.id).await?;
+    }
+    Ok(true)
+}
+
 /// The stack as the project's list shows it, with its status. Heat lists no
 /// deleted stacks: one listed DELETE_COMPLETE is still finishing its delete
 /// (credentials, then the row) and may yet turn DELETE_FAILED.
-pub async fn listed_stack(
-    heat: &HeatClient,
-    id: &str,
-) -> Result<Option<(StackRef, String)>, OpError> {
+async fn listed_stack(heat: &HeatClient, id: &str) -> Result<Option<(StackRef, String)>, OpError> {
     let stacks = heat
         .list_stacks(&StackListQuery {
             id: vec![id.to_owned()],

@@ -9,7 +9,7 @@ use magnum_common::status::ClusterStatus;
 use serde_json::Value;
 
 use super::create::STACK_TAG;
-use super::{Op, listed_stack, render, set_progress, stack_by_id};
+use super::{Op, delete_listed_stack, render, set_progress, stack_by_id};
 use crate::certs::pki;
 use crate::drivers::{Driver, ExistingCluster};
 use crate::error::OpError;
@@ -205,13 +205,7 @@ pub async fn delete(svc: &Services, op: &mut Op) -> Result<(), OpError> {
     let mut gone = true;
     if let Some(id) = ng.stack_id.as_deref() {
         let session = svc.session(&l.cluster).await?;
-        if let Some((s, status)) = listed_stack(&session.heat, id).await? {
-            // One Heat is still finishing is not deleted again.
-            if status != "DELETE_COMPLETE" {
-                session.heat.delete_stack(&s.name, &s.id).await?;
-            }
-            gone = false;
-        }
+        gone = !delete_listed_stack(&session.heat, id).await?;
     }
     let ng_id = ng.id;
     let ng_uuid = ng.uuid;

@@ -22,6 +22,14 @@ async fn fault(env: &Env, rule: Option<Value>) -> Option<()> {
     Some(())
 }
 
+/// Runs `op` under the fault `rule`, cleared afterwards.
+async fn under_fault<T>(env: &Env, rule: Value, op: impl Future<Output = T>) -> T {
+    fault(env, Some(rule)).await;
+    let out = op.await;
+    fault(env, None).await;
+    out
+}
+
 /// A Heat without fault injection skips these tests, unless MAGNUM_TEST_REQUIRE_HEAT=1.
 fn skip() {
     assert!(
@@ -75,11 +83,12 @@ async fn transient_errors_are_retried() {
         retries: 2,
         ..fast()
     });
-    fault(&env, Some(json!({"status": 503, "seconds": 30}))).await;
-    let err = client
-        .get_stack("x", &uuid::Uuid::new_v4().to_string(), false)
-        .await;
-    fault(&env, None).await;
+    let err = under_fault(
+        &env,
+        json!({"status": 503, "seconds": 30}),
+        client.get_stack("x", &uuid::Uuid::new_v4().to_string(), false),
+    )
+    .await;
     match err {
         Err(HeatError::Unavailable { attempts, message }) => {
             assert_eq!(attempts, 3);
@@ -118,19 +127,18 @@ async fn create_is_not_duplicated_by_retries() {
     let first = created.unwrap();
 
     // Heat creates the stack but its answer is lost: the client finds it by name
-    fault(
-        &env,
-        Some(json!({"status": 500, "count": 1, "method": "POST", "when": "after"})),
-    )
-    .await;
     let req2 = StackCreate {
         name: unique("lost"),
         template: tiny_template(),
         ..Default::default()
     };
-    let created = client.create_stack(&req2).await;
-    fault(&env, None).await;
-    let second = created.unwrap();
+    let second = under_fault(
+        &env,
+        json!({"status": 500, "count": 1, "method": "POST", "when": "after"}),
+        client.create_stack(&req2),
+    )
+    .await
+    .unwrap();
     for (req, stack) in [(&req, &first), (&req2, &second)] {
         let same_name = client
             .list_stacks(&StackListQuery {
@@ -153,34 +161,32 @@ async fn create_is_not_duplicated_by_retries() {
     }
 
     // a delete whose answer is lost: retried, 404, fine
-    fault(
+    under_fault(
         &env,
-        Some(json!({"status": 500, "count": 1, "method": "DELETE", "when": "after"})),
+        json!({"status": 500, "count": 1, "method": "DELETE", "when": "after"}),
+        client.delete_stack(&first.name, &first.id),
     )
-    .await;
-    let deleted = client.delete_stack(&first.name, &first.id).await;
-    fault(&env, None).await;
-    deleted.unwrap();
+    .await
+    .unwrap();
     delete_and_wait(&client, &first).await;
 
     // Heat can fail a DELETE of a stack it already shows DELETE_COMPLETE (400
     // from inside its engine): the stack is gone, so that is fine ...
-    fault(
+    let bad_delete = json!({"status": 400, "count": 1, "method": "DELETE"});
+    under_fault(
         &env,
-        Some(json!({"status": 400, "count": 1, "method": "DELETE"})),
+        bad_delete.clone(),
+        client.delete_stack(&first.name, &first.id),
     )
-    .await;
-    let again = client.delete_stack(&first.name, &first.id).await;
-    fault(&env, None).await;
-    again.unwrap();
+    .await
+    .unwrap();
     // ... but a 400 for a stack that is still there stays an error
-    fault(
+    let refused = under_fault(
         &env,
-        Some(json!({"status": 400, "count": 1, "method": "DELETE"})),
+        bad_delete,
+        client.delete_stack(&second.name, &second.id),
     )
     .await;
-    let refused = client.delete_stack(&second.name, &second.id).await;
-    fault(&env, None).await;
     assert!(
         matches!(refused, Err(HeatError::BadRequest(_))),
         "{refused:?}"
