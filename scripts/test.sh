@@ -36,8 +36,6 @@ export MAGNUM_API_PORT=19511
 export HEAT_PORT=${TEST_HEAT_PORT:-18004}
 export MAGNUM_RABBIT_PORT=${TEST_RABBIT_PORT:-15672}
 export HEAT_URL="http://127.0.0.1:$HEAT_PORT/v1/\$(project_id)s"
-# Stand-in floating IPs on loopback (127.24.x.y): the health-polling test serves a cluster's API there.
-export HEAT_FLOATING_PREFIX=127.24
 export MAGNUM_API_URL=http://127.0.0.1:$MAGNUM_API_PORT/v1
 export STANDIN_IMAGE_URL=http://127.0.0.1:$STANDIN_IMAGE_PORT
 export STANDIN_COMPUTE_URL=http://127.0.0.1:$STANDIN_COMPUTE_PORT/v2.1

@@ -26,8 +26,9 @@
 #   HEAT_POLL_INTERVAL=0.2      seconds between the steps of Heat's running tasks (a resource
 #                               waiting for its nested stack...); Heat's own is 1: with it every
 #                               level of nesting adds ~1 s to a create (timing only)
-#   HEAT_FLOATING_PREFIX=172.24 first two octets of the stand-in floating IPs; the tests use 127.24
-#                               (loopback) so a cluster's API address can be served locally
+#   HEAT_FLOATING_PREFIX=127.24 first two octets of the stand-in floating IPs: loopback, so nothing that
+#                               follows a bay address leaves this machine, and a cluster's API
+#                               address can be served locally
 #   HEAT_DEBUG=0                1 = Heat debug logging
 #   HEAT_VENV=${MAGNUM_VENV_DIR:-$(dirname DIR)}/venv-heat   (created when missing)
 #   HEAT_READY_TIMEOUT=120      seconds to wait for GET /healthcheck -> 200
@@ -58,7 +59,7 @@
 # Stand-ins for the cloud (Heat's environment_dir = devstack/lib/heat/environment.d, plugin_dirs =
 #   devstack/lib/heat/plugins): Nova servers, Neutron ports/floating IPs/nets/subnets/security groups,
 #   Octavia (and LBaaS v2) load balancers and wait condition handles are Fake::* resources with the
-#   real schemas and plausible distinct addresses (fixed 10.0.x.y, floating 172.24.x.y by default); every other
+#   real schemas and plausible distinct addresses (fixed 10.0.x.y, floating 127.24.x.y by default); every other
 #   cloud type (server groups, routers, rules, listeners, pools, members, monitors, Cinder volumes
 #   and attachments, software deployments, wait conditions) is OS::Heat::None. Callers send no
 #   environment for this. Heat's own types (ResourceGroup, SoftwareConfig, TestResource, Value,
@@ -206,7 +207,7 @@ DEBUG=${HEAT_DEBUG:-0}
 READY_TIMEOUT=${HEAT_READY_TIMEOUT:-120}
 POLL=${HEAT_POLL_INTERVAL:-0.2}
 [[ $POLL =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] || die "HEAT_POLL_INTERVAL must be a number of seconds in (0, 1], got '$POLL'"
-FLOATING=${HEAT_FLOATING_PREFIX:-172.24}
+FLOATING=${HEAT_FLOATING_PREFIX:-127.24}
 [[ $FLOATING =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "HEAT_FLOATING_PREFIX must be two octets such as 172.24, got '$FLOATING'"
 for v in CONVERGENCE FAULTS REGISTER DEBUG; do
   case ${!v} in 0|1) ;; *) die "HEAT_${v/FAULTS/FAULT_INJECTION} must be 0 or 1, got '${!v}'" ;; esac

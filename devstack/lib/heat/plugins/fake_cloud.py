@@ -18,7 +18,7 @@ Heat imports every *.py in a plugin dir: keep this directory for plugins only.
 
 Addresses derive from the resource's row id in Heat's `resource` table, unique across every stack of
 the database, so they are distinct and stable (a replaced resource gets a new row, so a new address):
-fixed 10.0.x.y, floating 172.24.x.y (FAKE_CLOUD_FLOATING_PREFIX replaces 172.24), x.y = id // 254 % 254, id % 254 + 1 (unique for 64516 rows).
+fixed 10.0.x.y, floating 127.24.x.y on loopback (FAKE_CLOUD_FLOATING_PREFIX replaces 127.24), x.y = id // 254 % 254, id % 254 + 1 (unique for 64516 rows).
 A server whose `networks` entry names a `port` reports that port's address (looked up by physical id).
 Addresses given in properties (fixed_ips.ip_address, floating_ip_address, vip_address) are honoured.
 """
@@ -42,7 +42,7 @@ from heat.engine.resources.openstack.octavia import loadbalancer as real_lb
 from heat.objects import resource as resource_objects
 
 
-FLOATING_PREFIX = os.environ.get('FAKE_CLOUD_FLOATING_PREFIX') or '172.24'
+FLOATING_PREFIX = os.environ.get('FAKE_CLOUD_FLOATING_PREFIX') or '127.24'
 
 
 def _addr(prefix, n):

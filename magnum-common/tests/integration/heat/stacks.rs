@@ -70,10 +70,10 @@ async fn cluster_life_cycle() {
     let fips = strings(s.output("node_external_ips"));
     assert_eq!(ips.len(), 2, "{ips:?}");
     assert!(ips.iter().all(|ip| ip.starts_with("10.0.")), "{ips:?}");
-    // The stand-in's floating IPs: 172.24.x.y, or heat.sh's HEAT_FLOATING_PREFIX (test.sh: 127.24).
+    // The stand-in's floating IPs: 127.24.x.y (loopback), or heat.sh's HEAT_FLOATING_PREFIX.
     let floating = format!(
         "{}.",
-        std::env::var("HEAT_FLOATING_PREFIX").unwrap_or_else(|_| "172.24".to_owned())
+        std::env::var("HEAT_FLOATING_PREFIX").unwrap_or_else(|_| "127.24".to_owned())
     );
     assert!(fips.iter().all(|ip| ip.starts_with(&floating)), "{fips:?}");
     assert_ne!(ips[0], ips[1]);
