@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# devstack/local-up.sh - the local stack, on 127.0.0.1, idempotent (running parts are left alone):
+# devstack/local-up.sh - the local stack, idempotent (running parts are left alone), on this machine
+#   only: Keystone, Heat and magnum-api on $SERVICE_HOST (devstack/lib/hostnet.sh: an address of this
+#   machine that the bays' nodes reach too), everything else on 127.0.0.1:
 #   a real Keystone (PyPI, SQLite) seeded like DevStack - users admin, demo, alt_demo and the
 #   magnum service user; catalog entries for identity, container-infra, image, compute, network,
 #   orchestration; RabbitMQ and MariaDB (Debian packages, data in .local/services); a real Heat
@@ -22,12 +24,14 @@ MAGNUM_PROG=local-up
 . "$LIB/common.sh"
 
 t0=$(now_us)
+export SERVICE_HOST=${SERVICE_HOST:-10.254.254.254}
+"$LIB/hostnet.sh" up
 export MAGNUM_PASSWORD=${MAGNUM_PASSWORD:-secret}
-export MAGNUM_API_URL=http://127.0.0.1:${MAGNUM_API_PORT:-9511}/v1
+export MAGNUM_API_URL=http://$SERVICE_HOST:${MAGNUM_API_PORT:-9511}/v1
 export MAGNUM_VENV_DIR=$LOCAL
 export HEAT_PORT=${HEAT_PORT:-8004}
 # Registered with Keystone from the start, so a re-run of keystone.sh keeps it.
-export HEAT_URL="http://127.0.0.1:$HEAT_PORT/v1/\$(project_id)s"
+export HEAT_URL="http://$SERVICE_HOST:$HEAT_PORT/v1/\$(project_id)s"
 
 # Keystone, RabbitMQ + MariaDB, and the build run side by side.
 "$LIB/keystone.sh" start "$LOCAL/keystone" >"$LOCAL/keystone.ready" 2>"$LOCAL/keystone.err" &
@@ -63,5 +67,5 @@ log "local stack ready in $(since "$t0")s:"
 log "  Keystone         $OS_AUTH_URL   (users admin, demo, alt_demo; password $MAGNUM_PASSWORD)"
 log "  magnum-api       $MAGNUM_API_URL   (log: $LOCAL/magnum/api.log)"
 log "  magnum-conductor log: $LOCAL/magnum/conductor.log"
-log "  Heat             http://127.0.0.1:$HEAT_PORT/v1   (log: $LOCAL/heat/heat.log)"
+log "  Heat             http://$SERVICE_HOST:$HEAT_PORT/v1   (log: $LOCAL/heat/heat.log)"
 log "  source $LOCAL/openrc demo demo"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # scripts/test.sh - every test, with everything it needs, on a fresh Debian machine.
 #
-# Installs what is missing (Debian packages, Python venvs), starts on 127.0.0.1 a real Keystone
+# Installs what is missing (Debian packages, Python venvs), starts on this machine (Keystone, Heat and
+# magnum-api on devstack/lib/hostnet.sh's SERVICE_HOST, the rest on 127.0.0.1) a real Keystone
 # (JWS tokens), RabbitMQ, MariaDB and PostgreSQL (from Debian packages), a real Heat (PyPI) with its
 # cloud stand-in resources, the cloud look-up stand-in, magnum-api and magnum-conductor; runs
 # formatting and lint checks, the Heat template gate, the unit and integration tests (database
@@ -27,7 +28,9 @@ MAGNUM_PROG=test
 cd "$ROOT"
 t0=$(now_us)
 
-# Test ports, away from the local stack's.
+# Test ports, away from the local stack's; the services nodes call listen on SERVICE_HOST.
+export SERVICE_HOST=${SERVICE_HOST:-10.254.254.254}
+"$LIB/hostnet.sh" up
 export KEYSTONE_PORT=${TEST_KEYSTONE_PORT:-15000}
 export MAGNUM_MARIADB_PORT=${TEST_MARIADB_PORT:-13306}
 export MAGNUM_POSTGRES_PORT=${TEST_POSTGRES_PORT:-15432}
@@ -35,8 +38,8 @@ export STANDIN_IMAGE_PORT=19292 STANDIN_COMPUTE_PORT=18774 STANDIN_NETWORK_PORT=
 export MAGNUM_API_PORT=19511
 export HEAT_PORT=${TEST_HEAT_PORT:-18004}
 export MAGNUM_RABBIT_PORT=${TEST_RABBIT_PORT:-15672}
-export HEAT_URL="http://127.0.0.1:$HEAT_PORT/v1/\$(project_id)s"
-export MAGNUM_API_URL=http://127.0.0.1:$MAGNUM_API_PORT/v1
+export HEAT_URL="http://$SERVICE_HOST:$HEAT_PORT/v1/\$(project_id)s"
+export MAGNUM_API_URL=http://$SERVICE_HOST:$MAGNUM_API_PORT/v1
 export STANDIN_IMAGE_URL=http://127.0.0.1:$STANDIN_IMAGE_PORT
 export STANDIN_COMPUTE_URL=http://127.0.0.1:$STANDIN_COMPUTE_PORT/v2.1
 export STANDIN_NETWORK_URL=http://127.0.0.1:$STANDIN_NETWORK_PORT

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # devstack/lib/heat.sh - a real OpenStack Heat (PyPI openstack-heat 27.0.1) for the local stack and
-# the tests: heat-api + heat-engine in one process on 127.0.0.1, MariaDB, real Keystone auth, and a
+# the tests: heat-api + heat-engine in one process on $SERVICE_HOST (default 127.0.0.1), MariaDB, real Keystone auth, and a
 # server-side environment that stands in for Nova, Neutron, Cinder and Octavia.
 #
 #   heat.sh start  DIR    # init (first time) + start; last stdout line:
-#                         #   READY heat url=http://127.0.0.1:PORT/v1/$(project_id)s pid=... env=DIR/heat.env secs=...
+#                         #   READY heat url=http://HOST:PORT/v1/$(project_id)s pid=... env=DIR/heat.env secs=...
 #   heat.sh stop   DIR    # stops the server started from DIR (by pid file only)
 #   heat.sh install DIR   # only the venv (step 1), e.g. while something else builds
 #   heat.sh status DIR    # exit 0 iff it runs and answers, else 3
@@ -18,7 +18,9 @@
 #     services.env); database `heat` is created on it (the DB part of the URL is ignored). Remembered
 #     in DIR: a later start may omit it.
 # Environment (all optional):
-#   HEAT_PORT=8004              listen port (always 127.0.0.1)
+#   HEAT_PORT=8004              listen port
+#   SERVICE_HOST=127.0.0.1      listen address, and the host of the catalog URL and of the
+#                               wait-condition/metadata URLs that nodes call
 #   HEAT_DB_NAME=heat           database name on the MariaDB server
 #   HEAT_CONVERGENCE=1          Heat's convergence engine (Heat's default); 0 = the legacy engine
 #   HEAT_FAULT_INJECTION=1      0 = no fault-injection middleware at all
@@ -46,13 +48,13 @@
 #      demo/alt_demo need nothing more: Heat's default policies let project members manage stacks.
 #      Skipped when the same Keystone was seeded before (DIR/.seeded).
 #   5. meanwhile, the catalog: reruns keystone.sh start (same Keystone, same settings from keystone.env) with
-#      HEAT_URL=http://127.0.0.1:PORT/v1/$(project_id)s: service orchestration (heat), public,
+#      HEAT_URL=http://HOST:PORT/v1/$(project_id)s: service orchestration (heat), public,
 #      internal and admin endpoints. NB: a later keystone.sh start WITHOUT HEAT_URL removes them
 #      again (keystone.sh's rule); pass HEAT_URL to keystone.sh, or rerun heat.sh start.
 #   6. DIR/heat.env (below) and the READY line.
 #
 # DIR/heat.env exports: HEAT_URL (the catalog pattern, $(project_id)s literally), HEAT_ENDPOINT
-#   (http://127.0.0.1:PORT/v1: append /PROJECT_ID), HEAT_PORT, HEAT_PID, HEAT_DIR, HEAT_LOG,
+#   (http://HOST:PORT/v1: append /PROJECT_ID), HEAT_PORT, HEAT_PID, HEAT_DIR, HEAT_LOG,
 #   HEAT_CONF, HEAT_DB_URL, HEAT_FAULT_URL, HEAT_FAULT_FILE, HEAT_CONVERGENCE, HEAT_SERVICE_USER,
 #   HEAT_SERVICE_USER_ID, HEAT_STACK_DOMAIN_ID.
 #
@@ -122,7 +124,7 @@ esac
 
 PIDFILE=$DIR/heat.pid
 FAULT_FILE=$DIR/fault.json
-HOST=127.0.0.1
+HOST=${SERVICE_HOST:-127.0.0.1}
 
 # sh_quote STRING: STRING as one single-quoted sh word
 sh_quote() { local q="'\\''"; printf "'%s'" "${1//\'/$q}"; }
@@ -231,7 +233,7 @@ cd "$DIR"   # never run python from a dir with stray modules
 
 RUNNING=0
 if pid=$(owned_pid "$PIDFILE"); then
-  [ "$(readf "$DIR/run")" = "$PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" ] ||
+  [ "$(readf "$DIR/run")" = "$HOST $PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" ] ||
     die "already running from $DIR (pid $pid) with other settings ($(readf "$DIR/run")): stop it first"
   RUNNING=1
   step "already running (pid $pid): re-checking"
@@ -239,7 +241,7 @@ fi
 
 # every python process: nothing of the caller's environment, loopback never through a proxy
 PY_ENV=(env -i "PATH=$MAGNUM_CLEAN_PATH" LANG=C.UTF-8 "HOME=$DIR" PYTHONWARNINGS=ignore
-        "no_proxy=127.0.0.1,localhost" "NO_PROXY=127.0.0.1,localhost")
+        "no_proxy=127.0.0.1,localhost,$HOST" "NO_PROXY=127.0.0.1,localhost,$HOST")
 
 # ---- 1. venv ---------------------------------------------------------------------------
 ensure_venv "$VENV" -c "$HEAT_LIB/constraints.txt" "openstack-heat==$HEAT_VERSION" PyMySQL
@@ -336,12 +338,12 @@ EOF
 URL=http://$HOST:$PORT
 if [ $RUNNING = 0 ]; then
   step "starting heat-api + heat-engine on $HOST:$PORT (convergence=$convergence)"
-  args=(--config-file "$DIR/heat.conf" --port "$PORT" --poll-interval "$POLL")
+  args=(--config-file "$DIR/heat.conf" --host "$HOST" --port "$PORT" --poll-interval "$POLL")
   if [ "$FAULTS" = 1 ]; then args+=(--fault-file "$FAULT_FILE"); fi
   : >>"$DIR/heat.log"
   launch_detached "$PIDFILE" "$DIR/heat.log" "${PY_ENV[@]}" "FAKE_CLOUD_FLOATING_PREFIX=$FLOATING" "$PY" "$HEAT_LIB/heat_server.py" "${args[@]}" ||
     { tail -n 20 "$DIR/heat.log" >&2; die "heat did not start"; }
-  echo "$PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" >"$DIR/run"
+  echo "$HOST $PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" >"$DIR/run"
   echo "$URL" >"$DIR/url"
   echo "$FAULTS" >"$DIR/fault_enabled"
 fi
@@ -366,7 +368,7 @@ if [ "$REGISTER" = 1 ] && [ "${HEAT_URL:-}" != "$CATALOG_URL" ]; then
   step "registering $CATALOG_URL in the Keystone catalog (keystone.sh start $KEYSTONE_DIR)"
   env "KEYSTONE_PORT=$KEYSTONE_PORT" "KEYSTONE_TOKEN_PROVIDER=${KEYSTONE_TOKEN_PROVIDER:-fernet}" \
       "KEYSTONE_JWS_ALG=${KEYSTONE_JWS_ALGORITHM:-ES256}" "MAGNUM_PASSWORD=$PASSWORD" \
-      "MAGNUM_API_URL=${MAGNUM_API_URL:-http://127.0.0.1:9511/v1}" \
+      "MAGNUM_API_URL=${MAGNUM_API_URL:-http://$HOST:9511/v1}" "SERVICE_HOST=$HOST" \
       "STANDIN_IMAGE_URL=${STANDIN_IMAGE_URL:-http://127.0.0.1:9292}" \
       "STANDIN_COMPUTE_URL=${STANDIN_COMPUTE_URL:-http://127.0.0.1:8774/v2.1}" \
       "STANDIN_NETWORK_URL=${STANDIN_NETWORK_URL:-http://127.0.0.1:9696}" \

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # devstack/lib/keystone.sh - a real OpenStack Keystone (PyPI keystone 30.0.0) for the local stack and
-# the tests: SQLite, gunicorn, on 127.0.0.1, seeded like DevStack.
+# the tests: SQLite, gunicorn, on $SERVICE_HOST (default 127.0.0.1), seeded like DevStack.
 #
 #   keystone.sh start  DIR    # init (first time) + start + seed; last stdout line:
-#                             #   READY keystone url=http://127.0.0.1:PORT/v3 pid=... env=DIR/keystone.env openrc=DIR/openrc secs=...
+#                             #   READY keystone url=http://HOST:PORT/v3 pid=... env=DIR/keystone.env openrc=DIR/openrc secs=...
 #   keystone.sh stop   DIR    # stops the server started from DIR (by pid file only)
 #   keystone.sh status DIR    # exit 0 iff it runs and answers, else 3
 #
@@ -13,10 +13,12 @@
 # `start` on a running instance re-seeds (endpoint URLs, passwords) and rewrites the env files.
 #
 # Environment (all optional):
-#   KEYSTONE_PORT=5000                  listen port (always 127.0.0.1)
+#   KEYSTONE_PORT=5000                  listen port
+#   SERVICE_HOST=127.0.0.1              listen address, also in the catalog URLs (the local stack and
+#                                       the tests use devstack/lib/hostnet.sh's, which nodes reach)
 #   KEYSTONE_TOKEN_PROVIDER=fernet      fernet | jws (both key types always exist, so a DIR can switch)
 #   MAGNUM_PASSWORD=secret              the password of every seeded user (admin included)
-#   MAGNUM_API_URL=http://127.0.0.1:9511/v1        container-infra (magnum) endpoint
+#   MAGNUM_API_URL=http://SERVICE_HOST:9511/v1     container-infra (magnum) endpoint
 #   STANDIN_IMAGE_URL=http://127.0.0.1:9292        image (glance) endpoint
 #   STANDIN_COMPUTE_URL=http://127.0.0.1:8774/v2.1 compute (nova) endpoint
 #   STANDIN_NETWORK_URL=http://127.0.0.1:9696      network (neutron) endpoint
@@ -83,11 +85,12 @@ case $DIR in *[!A-Za-z0-9._/+@:-]*)   # it ends up in config files and in openrc
 esac
 
 PIDFILE=$DIR/keystone.pid
-HOST=127.0.0.1
+HOST=${SERVICE_HOST:-127.0.0.1}
+[[ $HOST =~ ^([0-9]{1,3}\.){3}[0-9]{1,3}$ ]] || die "SERVICE_HOST must be an IPv4 address, got '$HOST'"
 PORT=${KEYSTONE_PORT:-5000}
 PROVIDER=${KEYSTONE_TOKEN_PROVIDER:-fernet}
 PASSWORD=${MAGNUM_PASSWORD:-secret}
-MAGNUM_API_URL=${MAGNUM_API_URL:-http://127.0.0.1:9511/v1}
+MAGNUM_API_URL=${MAGNUM_API_URL:-http://$HOST:9511/v1}
 STANDIN_IMAGE_URL=${STANDIN_IMAGE_URL:-http://127.0.0.1:9292}
 STANDIN_COMPUTE_URL=${STANDIN_COMPUTE_URL:-http://127.0.0.1:8774/v2.1}
 STANDIN_NETWORK_URL=${STANDIN_NETWORK_URL:-http://127.0.0.1:9696}
@@ -605,9 +608,9 @@ export OS_PROJECT_DOMAIN_ID=default
 export OS_IDENTITY_API_VERSION=3
 export OS_REGION_NAME=$REGION
 export OS_AUTH_TYPE=password
-# Keystone listens on loopback: keep any http(s)_proxy away from it
-case ",\${no_proxy:-}," in *,127.0.0.1,*) ;; *) no_proxy=\${no_proxy:+\$no_proxy,}127.0.0.1,localhost; export no_proxy ;; esac
-case ",\${NO_PROXY:-}," in *,127.0.0.1,*) ;; *) NO_PROXY=\${NO_PROXY:+\$NO_PROXY,}127.0.0.1,localhost; export NO_PROXY ;; esac
+# the services listen on this machine: keep any http(s)_proxy away from them
+case ",\${no_proxy:-}," in *,$HOST,*) ;; *) no_proxy=\${no_proxy:+\$no_proxy,}127.0.0.1,localhost,$HOST; export no_proxy ;; esac
+case ",\${NO_PROXY:-}," in *,$HOST,*) ;; *) NO_PROXY=\${NO_PROXY:+\$NO_PROXY,}127.0.0.1,localhost,$HOST; export NO_PROXY ;; esac
 EOF
 mv -f "$DIR/openrc.tmp" "$DIR/openrc"
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# devstack/lib/magnum.sh - build and run this project's own processes on 127.0.0.1: the
+# devstack/lib/magnum.sh - build and run this project's own processes: the
 # magnum-api, magnum-conductor and the Glance/Nova/Neutron look-up stand-in (development and tests
 # only).
 #
@@ -11,7 +11,8 @@
 #
 # Expects the variables of devstack/lib/keystone.sh's keystone.env in the environment (OS_AUTH_URL,
 # MAGNUM_SERVICE_*, MAGNUM_TRUSTEE_DOMAIN_ID, KEYSTONE_TOKEN_PROVIDER, KEYSTONE_JWS_PUBLIC_KEY_DIR).
-# Knobs: MAGNUM_API_PORT=9511, STANDIN_IMAGE_PORT=9292, STANDIN_COMPUTE_PORT=8774,
+# Knobs: SERVICE_HOST=127.0.0.1 (magnum-api's listen address; the stand-in stays on 127.0.0.1),
+# MAGNUM_API_PORT=9511, STANDIN_IMAGE_PORT=9292, STANDIN_COMPUTE_PORT=8774,
 # STANDIN_NETWORK_PORT=9696, MAGNUM_DB_URL (default: SQLite in DIR), MAGNUM_PROFILE=debug|release,
 # MAGNUM_API_WORKERS (0 = one per CPU), RUST_LOG.
 # The conductor (and the API's casts) need MAGNUM_TRANSPORT_URL (rabbit://...; services.sh's
@@ -35,6 +36,7 @@ PROFILE=${MAGNUM_PROFILE:-debug}
 case $PROFILE in debug) CARGO_PROFILE=() ;; release) CARGO_PROFILE=(--release) ;; *) die "MAGNUM_PROFILE must be debug or release" ;; esac
 BIN=${CARGO_TARGET_DIR:-$ROOT/target}/$PROFILE
 API_PORT=${MAGNUM_API_PORT:-9511}
+API_HOST=${SERVICE_HOST:-127.0.0.1}
 IMAGE_PORT=${STANDIN_IMAGE_PORT:-9292}
 COMPUTE_PORT=${STANDIN_COMPUTE_PORT:-8774}
 NETWORK_PORT=${STANDIN_NETWORK_PORT:-9696}
@@ -72,7 +74,7 @@ rpc_response_timeout = ${MAGNUM_RPC_TIMEOUT:-60}
 service_down_time = ${MAGNUM_SERVICE_DOWN_TIME:-180}
 
 [api]
-host = 127.0.0.1
+host = $API_HOST
 port = $API_PORT
 workers = ${MAGNUM_API_WORKERS:-0}
 
@@ -137,8 +139,8 @@ start_api() {
   write_conf "$dir"
   "$BIN/magnum-db-manage" --config-file "$dir/magnum.conf" upgrade >&2
   launch_detached "$dir/api.pid" "$dir/api.log" env RUST_LOG="${RUST_LOG:-info}" "$BIN/magnum-api" --config-file "$dir/magnum.conf"
-  wait_until magnum-api "$dir/api.pid" 30 http_ok "http://127.0.0.1:$API_PORT/" || { tail -n 20 "$dir/api.log" >&2; return 1; }
-  echo "READY magnum-api url=http://127.0.0.1:$API_PORT/v1 conf=$dir/magnum.conf log=$dir/api.log"
+  wait_until magnum-api "$dir/api.pid" 30 http_ok "http://$API_HOST:$API_PORT/" || { tail -n 20 "$dir/api.log" >&2; return 1; }
+  echo "READY magnum-api url=http://$API_HOST:$API_PORT/v1 conf=$dir/magnum.conf log=$dir/api.log"
 }
 
 # The conductor's name: several may run from one DIR (the two-conductor tests).

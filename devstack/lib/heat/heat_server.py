@@ -12,7 +12,7 @@ stack and the tests. Started by devstack/lib/heat.sh; see that script for the wh
   server-side environment (environment_dir in heat.conf).
 - Optional fault injection (--fault-file): a WSGI middleware in front of the API that answers an
   error status instead of Heat for the next N /v1 requests or for a time window. Controlled by the
-  JSON file (heat.sh fault DIR ...) or by GET/PUT/DELETE http://127.0.0.1:PORT/_fault (same JSON).
+  JSON file (heat.sh fault DIR ...) or by GET/PUT/DELETE http://HOST:PORT/_fault (same JSON).
   Rule: {"status": 500, "count": N | "until": EPOCH_SECONDS, "method": "GET"|..., "when": "before"|"after"}.
   "before" (default) answers without reaching Heat; "after" lets Heat process the request and then
   replaces its answer (a lost response: the request took effect but the client sees an error).
@@ -30,6 +30,7 @@ warnings.filterwarnings('ignore')
 
 ap = argparse.ArgumentParser()
 ap.add_argument('--config-file', required=True)
+ap.add_argument('--host', default='127.0.0.1', help='listen address')
 ap.add_argument('--port', type=int, required=True)
 ap.add_argument('--fault-file', default=None, help='enables fault injection, controlled through this file')
 ap.add_argument('--poll-interval', type=float, default=1.0,
@@ -202,7 +203,7 @@ class Handler(simple_server.WSGIRequestHandler):
         sys.stderr.write('API %s\n' % (fmt % args))
 
 
-httpd = simple_server.make_server('127.0.0.1', a.port, app, server_class=Server, handler_class=Handler)
+httpd = simple_server.make_server(a.host, a.port, app, server_class=Server, handler_class=Handler)
 
 
 def _stop(signum, frame):
@@ -217,6 +218,6 @@ def _stop(signum, frame):
 
 signal.signal(signal.SIGTERM, _stop)
 signal.signal(signal.SIGINT, _stop)
-print('heat-server listening on http://127.0.0.1:%d (engine %s, convergence=%s, engine start %.1fs)'
-      % (a.port, srv.engine_id, CONF.convergence_engine, time.time() - t0), flush=True)
+print('heat-server listening on http://%s:%d (engine %s, convergence=%s, engine start %.1fs)'
+      % (a.host, a.port, srv.engine_id, CONF.convergence_engine, time.time() - t0), flush=True)
 httpd.serve_forever()
