@@ -74,6 +74,54 @@ fn image(id: &str, name: &str, os_distro: Option<&str>, size: u64) -> Value {
     v
 }
 
+/// Node image shaped like Fedora Atomic (os_distro `fedora-atomic`): Debian 12, booted as a
+/// system container of the local cloud.
+pub const IMAGE_NODE_ATOMIC: &str = "6a1b0c2e-7f3d-4e5a-9b8c-1d2e3f4a5b6c";
+/// Node image shaped like Fedora CoreOS (os_distro `fedora-coreos`).
+pub const IMAGE_NODE_COREOS: &str = "7b2c1d3f-8a4e-4f6b-ac9d-2e3f4a5b6c7d";
+
+/// The Docker image behind the node images, when the local cloud has one.
+static NODE_IMAGE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Registers the Docker image of the node images (once, at start).
+pub fn set_node_image(reference: &str) {
+    let _ = NODE_IMAGE.set(reference.to_owned());
+}
+
+/// The images of the image service: the look-up fixtures, then the node images when there is
+/// a node image to boot.
+pub fn images() -> &'static [Value] {
+    static ALL: std::sync::OnceLock<Vec<Value>> = std::sync::OnceLock::new();
+    ALL.get_or_init(|| {
+        let mut all = IMAGES.clone();
+        if let Some(reference) = NODE_IMAGE.get() {
+            for (id, name, distro, shape) in [
+                (IMAGE_NODE_ATOMIC, "debian-12-node-atomic", "fedora-atomic", "Fedora Atomic"),
+                (IMAGE_NODE_COREOS, "debian-12-node-coreos", "fedora-coreos", "Fedora CoreOS"),
+            ] {
+                let mut v = image(id, name, Some(distro), 0);
+                v["container_format"] = json!("docker");
+                v["disk_format"] = json!("raw");
+                v["docker_image"] = json!(reference);
+                v["os_type"] = json!("linux");
+                v["description"] = json!(format!(
+                    "Debian 12 (not Fedora) with systemd, cloud-init and Docker, shaped like {shape} for Magnum's drivers; booted as a system container by this local cloud"
+                ));
+                all.push(v);
+            }
+        }
+        all
+    })
+}
+
+/// The Docker image a Glance image boots, if it is a node image.
+pub fn docker_image_of(image_id: &str) -> Option<String> {
+    images()
+        .iter()
+        .find(|i| i["id"] == image_id)
+        .and_then(|i| i["docker_image"].as_str().map(str::to_owned))
+}
+
 /// Glance images, in listing order.
 pub static IMAGES: LazyLock<Vec<Value>> = LazyLock::new(|| {
     vec![

@@ -3,7 +3,7 @@
 use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
 use serde_json::{Value, json};
 
-use crate::data::{IMAGES, value_is};
+use crate::data::{images, value_is};
 
 /// Query keys that are not property filters.
 const NOT_FILTERS: &[&str] = &[
@@ -22,7 +22,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(root))
         .route("/versions", web::get().to(versions))
         .route("/v2/images", web::get().to(list))
-        .route("/v2/images/{id}", web::get().to(show));
+        .route("/v2/images/{id}", web::get().to(show))
+        .route("/v2/schemas/image", web::get().to(schema));
 }
 
 /// A Glance (webob) error body.
@@ -85,7 +86,7 @@ async fn list(query: web::Query<Vec<(String, String)>>) -> HttpResponse {
             }
         },
     };
-    let filtered: Vec<&Value> = IMAGES
+    let filtered: Vec<&Value> = images()
         .iter()
         .filter(|img| {
             params
@@ -132,11 +133,54 @@ async fn list(query: web::Query<Vec<(String, String)>>) -> HttpResponse {
 }
 
 async fn show(id: web::Path<String>) -> HttpResponse {
-    match IMAGES.iter().find(|img| img["id"] == id.as_str()) {
+    match images().iter().find(|img| img["id"] == id.as_str()) {
         Some(img) => HttpResponse::Ok().json(img),
         None => error(
             StatusCode::NOT_FOUND,
             format!("No image found with ID {id}"),
         ),
     }
+}
+
+/// `GET /v2/schemas/image`: glanceclient builds its image model from it. The properties the
+/// images here carry; any other is a string.
+async fn schema() -> HttpResponse {
+    let string = json!({"type": ["null", "string"]});
+    let mut props = serde_json::Map::new();
+    for k in [
+        "id",
+        "name",
+        "status",
+        "visibility",
+        "owner",
+        "disk_format",
+        "container_format",
+        "checksum",
+        "created_at",
+        "updated_at",
+        "self",
+        "file",
+        "schema",
+        "os_distro",
+        "docker_image",
+        "os_type",
+        "description",
+    ] {
+        props.insert(k.to_owned(), string.clone());
+    }
+    for k in ["size", "virtual_size", "min_disk", "min_ram"] {
+        props.insert(k.to_owned(), json!({"type": ["null", "integer"]}));
+    }
+    for k in ["protected", "os_hidden"] {
+        props.insert(k.to_owned(), json!({"type": "boolean"}));
+    }
+    props.insert(
+        "tags".to_owned(),
+        json!({"type": "array", "items": {"type": "string"}}),
+    );
+    HttpResponse::Ok().json(json!({
+        "name": "image", "properties": props, "additionalProperties": {"type": "string"},
+        "links": [{"rel": "self", "href": "{self}"}, {"rel": "enclosure", "href": "{file}"},
+                  {"rel": "describedby", "href": "{schema}"}],
+    }))
 }

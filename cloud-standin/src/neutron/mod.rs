@@ -1,9 +1,24 @@
-//! Neutron v2.0: networks and subnets, list (with filters) and show.
+//! Neutron v2.0 of the local cloud: networks, subnets, ports, floating IPs, routers and
+//! security groups, with Neutron's list filters, `fields`, and error bodies.
+//!
+//! Networks and subnets are real (Docker networks, see `crate::compute`); ports reserve
+//! addresses that Nova gives to containers; routers and security groups are records: every
+//! network already reaches this machine and nothing else, and nothing is filtered.
 
-use actix_web::{HttpRequest, HttpResponse, http::StatusCode, web};
+pub mod floating;
+pub mod networks;
+pub mod ports;
+pub mod routers;
+pub mod secgroups;
+
+use std::sync::Arc;
+
+use actix_web::{HttpMessage, HttpRequest, HttpResponse, http::StatusCode, web};
 use serde_json::{Map, Value, json};
 
-use crate::data::{NETWORKS, SUBNETS, value_is};
+use crate::auth::Identity;
+use crate::compute::{Cloud, CloudError};
+use crate::data::value_is;
 
 /// Query keys that are not attribute filters (`fields` selects attributes).
 const NOT_FILTERS: &[&str] = &[
@@ -15,17 +30,83 @@ const NOT_FILTERS: &[&str] = &[
     "page_reverse",
 ];
 
+/// The extensions Heat and Magnum look for (`GET /v2.0/extensions`).
+const EXTENSIONS: &[(&str, &str)] = &[
+    ("router", "Neutron L3 Router"),
+    ("external-net", "Neutron external network"),
+    ("security-group", "security-group"),
+    ("quotas", "Quota management support"),
+    ("allowed-address-pairs", "Allowed Address Pairs"),
+    ("port-security", "Port Security"),
+    ("binding", "Port Binding"),
+    ("extra_dhcp_opt", "Neutron Extra DHCP options"),
+    ("standard-attr-description", "standard-attr-description"),
+];
+
 /// Routes of the network service.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/", web::get().to(versions))
-        .route("/v2.0/networks", web::get().to(list_networks))
-        .route("/v2.0/networks/{id}", web::get().to(show_network))
-        .route("/v2.0/subnets", web::get().to(list_subnets))
-        .route("/v2.0/subnets/{id}", web::get().to(show_subnet));
+        .route("/v2.0/extensions", web::get().to(extensions))
+        .configure(networks::routes)
+        .configure(ports::routes)
+        .configure(floating::routes)
+        .configure(routers::routes)
+        .configure(secgroups::routes);
+}
+
+/// The caller's project (the auth middleware put the identity there).
+pub fn project(req: &HttpRequest) -> String {
+    req.extensions()
+        .get::<Arc<Identity>>()
+        .and_then(|i| i.project_id.clone())
+        .unwrap_or_default()
+}
+
+/// A Neutron error answer for a failed change.
+pub fn cloud_error(e: CloudError, not_found_kind: &str) -> HttpResponse {
+    match e {
+        CloudError::BadRequest(m) => error(StatusCode::BAD_REQUEST, "BadRequest", m),
+        CloudError::NotFound(m) => error(StatusCode::NOT_FOUND, not_found_kind, m),
+        CloudError::Conflict(m) => error(StatusCode::CONFLICT, "Conflict", m),
+        CloudError::Unavailable(m) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, "ServiceUnavailable", m)
+        }
+    }
+}
+
+/// The member object of a request body (`{"port": {...}}`), or a 400.
+pub fn member<'a>(body: &'a Value, name: &str) -> Result<&'a Map<String, Value>, CloudError> {
+    body.get(name).and_then(Value::as_object).ok_or_else(|| {
+        CloudError::BadRequest(format!(
+            "Resource body required: a JSON object under '{name}'."
+        ))
+    })
+}
+
+/// A string attribute of a request body, if present and not null.
+pub fn text(m: &Map<String, Value>, key: &str) -> Option<String> {
+    match m.get(key)? {
+        Value::String(s) => Some(s.clone()),
+        Value::Null => None,
+        other => Some(other.to_string()),
+    }
+}
+
+/// Neutron's "created" answer.
+pub fn created(member: &str, view: Value) -> HttpResponse {
+    HttpResponse::Created().json(json!({ member: view }))
+}
+
+async fn extensions() -> HttpResponse {
+    let list: Vec<Value> = EXTENSIONS
+        .iter()
+        .map(|(alias, name)| json!({"alias": alias, "name": name, "description": name, "updated": "2013-01-01T00:00:00-00:00", "links": []}))
+        .collect();
+    HttpResponse::Ok().json(json!({"extensions": list}))
 }
 
 /// A Neutron error body.
-fn error(status: StatusCode, kind: &str, message: String) -> HttpResponse {
+pub fn error(status: StatusCode, kind: &str, message: String) -> HttpResponse {
     HttpResponse::build(status)
         .json(json!({"NeutronError": {"type": kind, "message": message, "detail": ""}}))
 }
@@ -47,7 +128,7 @@ fn to_bool(v: &str) -> Option<bool> {
 
 /// Applies the filters of `params` (values of one key are ORed, keys ANDed) and
 /// `fields`; `Err` is the message of Neutron's 400.
-fn filter(items: &[Value], params: &[(String, String)]) -> Result<Vec<Value>, String> {
+pub fn filter(items: &[Value], params: &[(String, String)]) -> Result<Vec<Value>, String> {
     let mut keys: Vec<&str> = params
         .iter()
         .map(|(k, _)| k.as_str())
@@ -55,7 +136,8 @@ fn filter(items: &[Value], params: &[(String, String)]) -> Result<Vec<Value>, St
         .collect();
     keys.sort_unstable();
     keys.dedup();
-    let known = |k: &str| items.iter().any(|i| i.get(k).is_some());
+    // an empty collection says nothing about its attributes: any filter then finds nothing
+    let known = |k: &str| items.is_empty() || items.iter().any(|i| i.get(k).is_some());
     if let Some(unknown) = keys.iter().find(|k| !known(k)) {
         return Err(format!("['{unknown}'] is invalid attribute for filtering"));
     }
@@ -108,16 +190,34 @@ fn filter(items: &[Value], params: &[(String, String)]) -> Result<Vec<Value>, St
     Ok(out)
 }
 
-fn list(collection: &str, items: &[Value], params: &[(String, String)]) -> HttpResponse {
+pub fn list(collection: &str, items: &[Value], params: &[(String, String)]) -> HttpResponse {
     match filter(items, params) {
         Ok(found) => HttpResponse::Ok().json(json!({ collection: found })),
         Err(message) => error(StatusCode::BAD_REQUEST, "HTTPBadRequest", message),
     }
 }
 
-fn show(member: &str, kind: &str, items: &[Value], id: &str) -> HttpResponse {
-    match items.iter().find(|i| i["id"] == id) {
-        Some(item) => HttpResponse::Ok().json(json!({ member: item })),
+/// One object as Neutron shows it (only `fields` applies), or Neutron's 404.
+pub fn show(
+    member: &str,
+    kind: &str,
+    item: Option<Value>,
+    id: &str,
+    params: &[(String, String)],
+) -> HttpResponse {
+    match item {
+        Some(item) => {
+            let fields: Vec<(String, String)> = params
+                .iter()
+                .filter(|(k, _)| k == "fields")
+                .cloned()
+                .collect();
+            let item = filter(std::slice::from_ref(&item), &fields)
+                .ok()
+                .and_then(|mut v| v.pop())
+                .unwrap_or(item);
+            HttpResponse::Ok().json(json!({ member: item }))
+        }
         None => {
             let title = format!("{}{}", member[..1].to_ascii_uppercase(), &member[1..]);
             error(
@@ -129,18 +229,5 @@ fn show(member: &str, kind: &str, items: &[Value], id: &str) -> HttpResponse {
     }
 }
 
-async fn list_networks(query: web::Query<Vec<(String, String)>>) -> HttpResponse {
-    list("networks", &NETWORKS, &query)
-}
-
-async fn show_network(id: web::Path<String>) -> HttpResponse {
-    show("network", "NetworkNotFound", &NETWORKS, &id)
-}
-
-async fn list_subnets(query: web::Query<Vec<(String, String)>>) -> HttpResponse {
-    list("subnets", &SUBNETS, &query)
-}
-
-async fn show_subnet(id: web::Path<String>) -> HttpResponse {
-    show("subnet", "SubnetNotFound", &SUBNETS, &id)
-}
+/// The cloud, as the handlers get it.
+pub type CloudData = web::Data<Cloud>;

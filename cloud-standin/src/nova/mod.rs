@@ -1,4 +1,5 @@
-//! Nova v2.1: flavors and per-user keypairs.
+//! Nova v2.1: flavors, per-user keypairs, and the local cloud's servers (`servers`), server
+//! groups and volume attachments.
 //!
 //! Responses have the 2.1 shape, except what microversions change for keypairs:
 //! `type` appears from 2.2, and create/delete answer 201/204 instead of 200/202.
@@ -20,6 +21,11 @@ use crate::auth::Identity;
 use crate::data::FLAVORS;
 use crate::sshkey::{DEFAULT_PUBLIC_KEY, check_public_key, generate_key};
 
+pub mod attachments;
+pub mod node;
+pub mod server_groups;
+pub mod servers;
+
 /// Highest microversion the stand-in claims (Nova 2024.1).
 const MAX_VERSION: (u32, u32) = (2, 96);
 /// The keypair every user has without creating it.
@@ -36,11 +42,25 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/v2.1/os-keypairs", web::get().to(list_keypairs))
         .route("/v2.1/os-keypairs", web::post().to(create_keypair))
         .route("/v2.1/os-keypairs/{name}", web::get().to(show_keypair))
-        .route("/v2.1/os-keypairs/{name}", web::delete().to(delete_keypair));
+        .route("/v2.1/os-keypairs/{name}", web::delete().to(delete_keypair))
+        .route("/v2.1/limits", web::get().to(limits))
+        .configure(servers::routes)
+        .configure(server_groups::routes)
+        .configure(attachments::routes);
+}
+
+/// `GET /limits`: Heat reads `maxServerMeta` before it sends server metadata.
+async fn limits() -> HttpResponse {
+    HttpResponse::Ok().json(json!({"limits": {"rate": [], "absolute": {
+        "maxServerMeta": 128, "maxPersonality": 5, "maxPersonalitySize": 10240,
+        "maxTotalInstances": 1000, "maxTotalCores": 1000, "maxTotalRAMSize": 10_485_760,
+        "maxServerGroups": 100, "maxServerGroupMembers": 100, "maxTotalKeypairs": 100,
+        "maxImageMeta": 128, "totalInstancesUsed": 0, "totalCoresUsed": 0, "totalRAMUsed": 0,
+        "totalServerGroupsUsed": 0}}}))
 }
 
 /// A Nova fault body: `{"<name>": {"code", "message"}}`, named by status as Nova does.
-fn fault(status: StatusCode, message: impl Into<String>) -> HttpResponse {
+pub fn fault(status: StatusCode, message: impl Into<String>) -> HttpResponse {
     let name = match status.as_u16() {
         400 => "badRequest",
         404 => "itemNotFound",
@@ -53,7 +73,7 @@ fn fault(status: StatusCode, message: impl Into<String>) -> HttpResponse {
 
 /// The request's compute microversion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Microversion(u32, u32);
+pub struct Microversion(pub u32, pub u32);
 
 fn parse_version(s: &str) -> Option<(u32, u32)> {
     if s.eq_ignore_ascii_case("latest") {
@@ -129,14 +149,14 @@ pub async fn microversion(
     Ok(resp)
 }
 
-fn version_of(req: &HttpRequest) -> Microversion {
+pub fn version_of(req: &HttpRequest) -> Microversion {
     req.extensions()
         .get::<Microversion>()
         .copied()
         .unwrap_or(Microversion(2, 1))
 }
 
-fn base_url(req: &HttpRequest) -> String {
+pub fn base_url(req: &HttpRequest) -> String {
     let info = req.connection_info();
     format!("{}://{}", info.scheme(), info.host())
 }
@@ -278,6 +298,12 @@ impl Keypairs {
         })
     }
 
+    /// The public key of a user's keypair (what a server booted with it gets).
+    pub fn public_key(&self, user: &str, name: &str) -> Option<String> {
+        let state = self.state.lock().ok()?;
+        state.user(user).get(name).map(|k| k.public_key.clone())
+    }
+
     /// Number of users with stored keypairs.
     pub fn users(&self) -> usize {
         self.state.lock().map(|s| s.users.len()).unwrap_or(0)
@@ -308,7 +334,7 @@ fn keypair_json(kp: &Keypair, version: Microversion, user_id: Option<&str>) -> V
     v
 }
 
-fn identity(req: &HttpRequest) -> Option<Arc<Identity>> {
+pub fn identity(req: &HttpRequest) -> Option<Arc<Identity>> {
     req.extensions().get::<Arc<Identity>>().cloned()
 }
 
