@@ -43,6 +43,9 @@ export MAGNUM_API_URL=http://$SERVICE_HOST:$MAGNUM_API_PORT/v1
 export STANDIN_IMAGE_URL=http://127.0.0.1:$STANDIN_IMAGE_PORT
 export STANDIN_COMPUTE_URL=http://127.0.0.1:$STANDIN_COMPUTE_PORT/v2.1
 export STANDIN_NETWORK_URL=http://127.0.0.1:$STANDIN_NETWORK_PORT
+export STANDIN_VOLUME_PORT=18776 STANDIN_LB_PORT=19876
+export STANDIN_VOLUME_URL="http://127.0.0.1:$STANDIN_VOLUME_PORT/v3/\$(project_id)s"
+export STANDIN_LB_URL=http://127.0.0.1:$STANDIN_LB_PORT
 export KEYSTONE_TOKEN_PROVIDER=jws
 export MAGNUM_PASSWORD=${MAGNUM_PASSWORD:-secret}
 export MAGNUM_VENV_DIR=$DIR
@@ -50,6 +53,8 @@ export MAGNUM_VENV_DIR=$DIR
 stop_all() {
   [ "${MAGNUM_TEST_KEEP:-0}" = 1 ] && { log "leaving the services running (MAGNUM_TEST_KEEP=1)"; return 0; }
   "$LIB/magnum.sh" stop "$DIR/magnum" >/dev/null 2>&1 || true
+  # every node, network and volume the tests left goes with the engine
+  "$LIB/docker.sh" purge "$DIR/docker" >/dev/null 2>&1 || true
   "$LIB/heat.sh" stop "$DIR/heat" >/dev/null 2>&1 || true
   "$LIB/keystone.sh" stop "$DIR/keystone" >/dev/null 2>&1 || true
   "$LIB/services.sh" stop "$DIR/services" rabbitmq >/dev/null 2>&1 || true
@@ -66,11 +71,14 @@ KEYSTONE_WORKERS=${KEYSTONE_WORKERS:-2} "$LIB/keystone.sh" start "$DIR/keystone"
 "$LIB/pyclients.sh" "$DIR" >"$DIR/pyclients.out" 2>"$DIR/pyclients.err" & pids+=($!)
 "$ROOT/scripts/oslo-peer/venv.sh" "$DIR/venv-oslo" >"$DIR/oslo-peer.out" 2>"$DIR/oslo-peer.err" & pids+=($!)
 "$LIB/heat.sh" install "$DIR/heat" >"$DIR/heat-venv.out" 2>"$DIR/heat-venv.err" & pids+=($!)
+# the Docker Engine of the nodes, and the node image (built once per recipe, cached outside the clone)
+("$LIB/docker.sh" start "$DIR/docker" && . "$DIR/docker/docker.env" && "$LIB/node-image.sh" load >"$DIR/node-image.ref") \
+  >"$DIR/docker.out" 2>"$DIR/docker.err" & pids+=($!)
 log "building (cargo build --workspace --all-targets)"
 cargo build --workspace --all-targets
 for p in "${pids[@]}"; do
   if ! wait "$p"; then
-    tail -n 30 "$DIR"/services.err "$DIR"/keystone.err "$DIR"/pyclients.err "$DIR"/oslo-peer.err "$DIR"/heat-venv.err >&2 || true
+    tail -n 30 "$DIR"/services.err "$DIR"/keystone.err "$DIR"/pyclients.err "$DIR"/oslo-peer.err "$DIR"/heat-venv.err "$DIR"/docker.err >&2 || true
     die "a dependency failed to start (logs above, and in $DIR)"
   fi
 done
@@ -81,7 +89,11 @@ set -a
 . "$DIR/services/services.env"
 # shellcheck disable=SC1091
 . "$DIR/pyclients.env"
+# shellcheck disable=SC1091
+. "$DIR/docker/docker.env"
+MAGNUM_NODE_IMAGE=$(readf "$DIR/node-image.ref")
 set +a
+[ -n "$MAGNUM_NODE_IMAGE" ] || die "no node image reference (see $DIR/docker.err)"
 # Heat needs Keystone and MariaDB.
 "$LIB/heat.sh" start "$DIR/heat" | tail -n 1
 # shellcheck disable=SC1091
@@ -93,7 +105,7 @@ export MAGNUM_SYNC_INTERVAL=2 MAGNUM_SWEEP_INTERVAL=2 MAGNUM_LEASE_SECONDS=10 MA
 export MAGNUM_HEALTH_INTERVAL=2 MAGNUM_CLUSTER_USER_TRUST=true
 export MAGNUM_MAX_CLUSTERS_PER_PROJECT=500 MAGNUM_DEBUG=true RUST_LOG=${RUST_LOG:-info,magnum_conductor=debug}
 "$LIB/magnum.sh" stop "$DIR/magnum" >/dev/null 2>&1 || true
-rm -f "$DIR"/magnum/magnum.sqlite* "$DIR"/magnum/*.log
+rm -f "$DIR"/magnum/magnum.sqlite* "$DIR"/magnum/*.log "$DIR"/magnum/cloud/cloud.json
 "$LIB/magnum.sh" start "$DIR/magnum"
 export MAGNUM_DIR=$DIR/magnum
 grep -q "^transport_url = rabbit://" "$MAGNUM_DIR/magnum.conf" || die "magnum.conf has no transport_url"

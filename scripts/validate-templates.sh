@@ -14,7 +14,8 @@
 #   scripts/validate-templates.sh --create   also create, PATCH (resize, removal) and delete the
 #                                            default k8s and swarm stacks, a k8s stack with an
 #                                            Octavia LB and a node group stack on a real Heat
-#                                            engine (MariaDB, fake cloud plugins); prints timings
+#                                            engine (MariaDB, the gate's offline cloud stand-ins);
+#                                            prints timings
 #
 # Knobs: MAGNUM_VALIDATE_DIR (work dir, default .local/validate-templates),
 #        MAGNUM_HEAT_TEMPLATE_DIR (validate a template directory instead of heat-templates/),
@@ -22,8 +23,10 @@
 #        with devstack/lib/services.sh and stops it afterwards), MAGNUM_VALIDATE_CONVERGENCE=1
 #        (--create with Heat's convergence engine instead of the legacy one).
 # Heat comes from PyPI into the local Heat's venv (HEAT_VENV, else $MAGNUM_VENV_DIR/venv-heat, else
-# .local/venv-heat; the version and pins of devstack/lib/heat.sh); --create uses the local Heat's
-# cloud stand-in plugins and environment (devstack/lib/heat/plugins, environment.d).
+# .local/venv-heat; the version and pins of devstack/lib/heat.sh). The gate runs without a cloud:
+# --create maps the cloud's resource types onto offline stand-ins that carry the real schemas but
+# make nothing (scripts/validate-templates/offline-plugins, offline_cloud.yaml; wait conditions are
+# OS::Heat::None there, since no node ever signals). The local stack's Heat uses the real types.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -78,7 +81,7 @@ if [ $create = 1 ]; then
   [ "${MAGNUM_VALIDATE_CONVERGENCE:-0}" = 1 ] && conv=(--convergence)
   run_create() {
     (cd "$HERE" && "$VENV/bin/python" validate.py --mode create "${conv[@]}" --db "$db" \
-      --plugin-dir "$HEAT_LIB/plugins" --fake-env "$HEAT_LIB/environment.d/fake_cloud.yaml" "$@")
+      --plugin-dir "$HERE/offline-plugins" --fake-env "$HERE/offline_cloud.yaml" "$@")
   }
   k8s=with-privnet.no-etcdvol.no-vol.no-lb.en-fip.dis-lbfip
   log "create / resize / remove / delete on a real Heat engine"

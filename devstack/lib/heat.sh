@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # devstack/lib/heat.sh - a real OpenStack Heat (PyPI openstack-heat 27.0.1) for the local stack and
 # the tests: heat-api + heat-engine in one process on $SERVICE_HOST (default 127.0.0.1), MariaDB, real Keystone auth, and a
-# server-side environment that stands in for Nova, Neutron, Cinder and Octavia.
+# the local cloud of magnum-cloud-standin behind it (Nova, Neutron, Cinder, Octavia).
 #
 #   heat.sh start  DIR    # init (first time) + start; last stdout line:
 #                         #   READY heat url=http://HOST:PORT/v1/$(project_id)s pid=... env=DIR/heat.env secs=...
@@ -28,9 +28,6 @@
 #   HEAT_POLL_INTERVAL=0.2      seconds between the steps of Heat's running tasks (a resource
 #                               waiting for its nested stack...); Heat's own is 1: with it every
 #                               level of nesting adds ~1 s to a create (timing only)
-#   HEAT_FLOATING_PREFIX=127.24 first two octets of the stand-in floating IPs: loopback, so nothing that
-#                               follows a bay address leaves this machine, and a cluster's API
-#                               address can be served locally
 #   HEAT_DEBUG=0                1 = Heat debug logging
 #   HEAT_VENV=${MAGNUM_VENV_DIR:-$(dirname DIR)}/venv-heat   (created when missing)
 #   HEAT_READY_TIMEOUT=120      seconds to wait for GET /healthcheck -> 200
@@ -58,14 +55,12 @@
 #   HEAT_CONF, HEAT_DB_URL, HEAT_FAULT_URL, HEAT_FAULT_FILE, HEAT_CONVERGENCE, HEAT_SERVICE_USER,
 #   HEAT_SERVICE_USER_ID, HEAT_STACK_DOMAIN_ID.
 #
-# Stand-ins for the cloud (Heat's environment_dir = devstack/lib/heat/environment.d, plugin_dirs =
-#   devstack/lib/heat/plugins): Nova servers, Neutron ports/floating IPs/nets/subnets/security groups,
-#   Octavia (and LBaaS v2) load balancers and wait condition handles are Fake::* resources with the
-#   real schemas and plausible distinct addresses (fixed 10.0.x.y, floating 127.24.x.y by default); every other
-#   cloud type (server groups, routers, rules, listeners, pools, members, monitors, Cinder volumes
-#   and attachments, software deployments, wait conditions) is OS::Heat::None. Callers send no
-#   environment for this. Heat's own types (ResourceGroup, SoftwareConfig, TestResource, Value,
-#   RandomString, ...) are the real ones.
+# The cloud behind this Heat is the local cloud of magnum-cloud-standin (devstack/lib/magnum.sh):
+#   Heat's own resource types (OS::Nova::Server, OS::Neutron::*, OS::Cinder::*, OS::Octavia::*,
+#   OS::Heat::WaitCondition...) call its Nova, Neutron, Cinder and Octavia through the Keystone
+#   catalog, as on a cloud, and a bay's nodes are real system containers that signal their wait
+#   conditions back to this Heat at the catalog's orchestration URL (on SERVICE_HOST, which the
+#   nodes reach). Nothing is patched out but the pace of Heat's task loop (HEAT_POLL_INTERVAL).
 #
 # Trusts (deferred_auth_method=trusts, Heat's default): at stack create Heat makes a trust from the
 #   caller to user heat, impersonation=True, with the caller's token roles. From a trust-scoped token
@@ -209,8 +204,6 @@ DEBUG=${HEAT_DEBUG:-0}
 READY_TIMEOUT=${HEAT_READY_TIMEOUT:-120}
 POLL=${HEAT_POLL_INTERVAL:-0.2}
 [[ $POLL =~ ^(0?\.[0-9]+|1(\.0*)?)$ ]] || die "HEAT_POLL_INTERVAL must be a number of seconds in (0, 1], got '$POLL'"
-FLOATING=${HEAT_FLOATING_PREFIX:-127.24}
-[[ $FLOATING =~ ^[0-9]{1,3}\.[0-9]{1,3}$ ]] || die "HEAT_FLOATING_PREFIX must be two octets such as 172.24, got '$FLOATING'"
 for v in CONVERGENCE FAULTS REGISTER DEBUG; do
   case ${!v} in 0|1) ;; *) die "HEAT_${v/FAULTS/FAULT_INJECTION} must be 0 or 1, got '${!v}'" ;; esac
 done
@@ -233,7 +226,7 @@ cd "$DIR"   # never run python from a dir with stray modules
 
 RUNNING=0
 if pid=$(owned_pid "$PIDFILE"); then
-  [ "$(readf "$DIR/run")" = "$HOST $PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" ] ||
+  [ "$(readf "$DIR/run")" = "$HOST $PORT $DB_URL $CONVERGENCE $FAULTS $POLL" ] ||
     die "already running from $DIR (pid $pid) with other settings ($(readf "$DIR/run")): stop it first"
   RUNNING=1
   step "already running (pid $pid): re-checking"
@@ -286,8 +279,7 @@ num_engine_workers = 1
 $convergence_line
 # deferred_auth_method = trusts: Heat's default (and the option is deprecated: not set here)
 auth_encryption_key = $AUTH_KEY
-environment_dir = $HEAT_LIB/environment.d
-plugin_dirs = $HEAT_LIB/plugins
+environment_dir = $VENV/etc/heat/environment.d
 template_dir = $VENV/etc/heat/templates
 region_name_for_services = ${KEYSTONE_REGION:-RegionOne}
 heat_metadata_server_url = $ENDPOINT
@@ -341,9 +333,9 @@ if [ $RUNNING = 0 ]; then
   args=(--config-file "$DIR/heat.conf" --host "$HOST" --port "$PORT" --poll-interval "$POLL")
   if [ "$FAULTS" = 1 ]; then args+=(--fault-file "$FAULT_FILE"); fi
   : >>"$DIR/heat.log"
-  launch_detached "$PIDFILE" "$DIR/heat.log" "${PY_ENV[@]}" "FAKE_CLOUD_FLOATING_PREFIX=$FLOATING" "$PY" "$HEAT_LIB/heat_server.py" "${args[@]}" ||
+  launch_detached "$PIDFILE" "$DIR/heat.log" "${PY_ENV[@]}" "$PY" "$HEAT_LIB/heat_server.py" "${args[@]}" ||
     { tail -n 20 "$DIR/heat.log" >&2; die "heat did not start"; }
-  echo "$HOST $PORT $DB_URL $CONVERGENCE $FAULTS $POLL $FLOATING" >"$DIR/run"
+  echo "$HOST $PORT $DB_URL $CONVERGENCE $FAULTS $POLL" >"$DIR/run"
   echo "$URL" >"$DIR/url"
   echo "$FAULTS" >"$DIR/fault_enabled"
 fi
@@ -372,6 +364,8 @@ if [ "$REGISTER" = 1 ] && [ "${HEAT_URL:-}" != "$CATALOG_URL" ]; then
       "STANDIN_IMAGE_URL=${STANDIN_IMAGE_URL:-http://127.0.0.1:9292}" \
       "STANDIN_COMPUTE_URL=${STANDIN_COMPUTE_URL:-http://127.0.0.1:8774/v2.1}" \
       "STANDIN_NETWORK_URL=${STANDIN_NETWORK_URL:-http://127.0.0.1:9696}" \
+      "STANDIN_VOLUME_URL=${STANDIN_VOLUME_URL:-http://127.0.0.1:8776/v3/\$(project_id)s}" \
+      "STANDIN_LB_URL=${STANDIN_LB_URL:-http://127.0.0.1:9876}" \
       "HEAT_URL=$CATALOG_URL" \
       "$HERE/keystone.sh" start "$KEYSTONE_DIR" >"$DIR/keystone-register.log" 2>&1 & ks_pid=$!
 fi

@@ -22,6 +22,8 @@
 #   STANDIN_IMAGE_URL=http://127.0.0.1:9292        image (glance) endpoint
 #   STANDIN_COMPUTE_URL=http://127.0.0.1:8774/v2.1 compute (nova) endpoint
 #   STANDIN_NETWORK_URL=http://127.0.0.1:9696      network (neutron) endpoint
+#   STANDIN_VOLUME_URL=http://127.0.0.1:8776/v3/$(project_id)s   volumev3 (cinder) endpoint
+#   STANDIN_LB_URL=http://127.0.0.1:9876            load-balancer (octavia) endpoint
 #   HEAT_URL=                           orchestration (heat) endpoint, registered only when set
 #   KEYSTONE_VENV=${MAGNUM_VENV_DIR:-$(dirname DIR)}/venv-keystone   (created when missing)
 #   MAGNUM_PYTHON=python3               interpreter for a new venv (keystone 30 needs >= 3.11)
@@ -94,6 +96,9 @@ MAGNUM_API_URL=${MAGNUM_API_URL:-http://$HOST:9511/v1}
 STANDIN_IMAGE_URL=${STANDIN_IMAGE_URL:-http://127.0.0.1:9292}
 STANDIN_COMPUTE_URL=${STANDIN_COMPUTE_URL:-http://127.0.0.1:8774/v2.1}
 STANDIN_NETWORK_URL=${STANDIN_NETWORK_URL:-http://127.0.0.1:9696}
+# shellcheck disable=SC2016  # Keystone substitutes $(project_id)s in catalog URLs
+STANDIN_VOLUME_URL=${STANDIN_VOLUME_URL:-'http://127.0.0.1:8776/v3/$(project_id)s'}
+STANDIN_LB_URL=${STANDIN_LB_URL:-http://127.0.0.1:9876}
 HEAT_URL=${HEAT_URL:-}
 VENV=${KEYSTONE_VENV:-${MAGNUM_VENV_DIR:-$(dirname "$DIR")}/venv-keystone}
 KEYSTONE_VERSION=30.0.0
@@ -141,7 +146,7 @@ port_valid "$PORT" || die "KEYSTONE_PORT '$PORT' is not a valid port"
 for v in TOKEN_EXPIRATION HASH_ROUNDS WORKERS THREADS READY_TIMEOUT; do
   [[ ${!v} =~ ^[0-9]+$ ]] || die "$v must be a number, got '${!v}'"
 done
-for v in MAGNUM_API_URL STANDIN_IMAGE_URL STANDIN_COMPUTE_URL STANDIN_NETWORK_URL HEAT_URL; do
+for v in MAGNUM_API_URL STANDIN_IMAGE_URL STANDIN_COMPUTE_URL STANDIN_NETWORK_URL STANDIN_VOLUME_URL STANDIN_LB_URL HEAT_URL; do
   [ -z "${!v}" ] || [[ ${!v} =~ ^https?://[^[:space:]\'\"]+$ ]] || die "$v must be an http(s) URL, got '${!v}'"
 done
 lock_dir "$DIR"
@@ -324,6 +329,7 @@ if ! SEED_OUT=$(env -i "PATH=$MAGNUM_CLEAN_PATH" LANG=C.UTF-8 PYTHONWARNINGS=ign
       "SEED_URL=$URL" "SEED_PASSWORD=$PASSWORD" "SEED_PW_CHANGED=$PW_CHANGED" "SEED_REGION=$REGION" \
       "SEED_MAGNUM_URL=$MAGNUM_API_URL" "SEED_IMAGE_URL=$STANDIN_IMAGE_URL" \
       "SEED_COMPUTE_URL=$STANDIN_COMPUTE_URL" "SEED_NETWORK_URL=$STANDIN_NETWORK_URL" "SEED_HEAT_URL=$HEAT_URL" \
+      "SEED_VOLUME_URL=$STANDIN_VOLUME_URL" "SEED_LB_URL=$STANDIN_LB_URL" \
       "$PY" - 2>"$DIR/seed.log" <<'PYEOF'
 import json, os, sys, time, urllib.error, urllib.request
 from concurrent.futures import ThreadPoolExecutor
@@ -481,6 +487,8 @@ wanted = [
     ("image", "glance", "Image Service (development stand-in)", E["SEED_IMAGE_URL"]),
     ("compute", "nova", "Compute Service (development stand-in)", E["SEED_COMPUTE_URL"]),
     ("network", "neutron", "Network Service (development stand-in)", E["SEED_NETWORK_URL"]),
+    ("volumev3", "cinder", "Block Storage Service (development stand-in)", E["SEED_VOLUME_URL"]),
+    ("load-balancer", "octavia", "Load Balancer Service (development stand-in)", E["SEED_LB_URL"]),
     ("orchestration", "heat", "Orchestration Service", E["SEED_HEAT_URL"] or None),
 ]
 for stype, name, desc, url in wanted:
@@ -574,6 +582,8 @@ PID=$(owned_pid "$PIDFILE") || die "keystone died during seeding, see $DIR/keyst
   q STANDIN_IMAGE_URL "$STANDIN_IMAGE_URL"
   q STANDIN_COMPUTE_URL "$STANDIN_COMPUTE_URL"
   q STANDIN_NETWORK_URL "$STANDIN_NETWORK_URL"
+  q STANDIN_VOLUME_URL "$STANDIN_VOLUME_URL"
+  q STANDIN_LB_URL "$STANDIN_LB_URL"
   if [ -n "$HEAT_URL" ]; then q HEAT_URL "$HEAT_URL"; fi
 } >"$DIR/keystone.env.tmp"
 mv -f "$DIR/keystone.env.tmp" "$DIR/keystone.env"

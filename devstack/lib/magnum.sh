@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # devstack/lib/magnum.sh - build and run this project's own processes: the
-# magnum-api, magnum-conductor and the Glance/Nova/Neutron look-up stand-in (development and tests
-# only).
+# magnum-api, magnum-conductor and the cloud stand-in (development and tests only: the Glance
+# look-ups, and the local cloud whose Nova servers are system containers on the Docker Engine of
+# devstack/lib/docker.sh).
 #
 #   magnum.sh build                   # installs the build dependencies, cargo-builds the binaries
 #   magnum.sh start DIR [api|conductor|standin|all]   # starts what is not running; last lines: READY ...
@@ -13,7 +14,9 @@
 # MAGNUM_SERVICE_*, MAGNUM_TRUSTEE_DOMAIN_ID, KEYSTONE_TOKEN_PROVIDER, KEYSTONE_JWS_PUBLIC_KEY_DIR).
 # Knobs: SERVICE_HOST=127.0.0.1 (magnum-api's listen address; the stand-in stays on 127.0.0.1),
 # MAGNUM_API_PORT=9511, STANDIN_IMAGE_PORT=9292, STANDIN_COMPUTE_PORT=8774,
-# STANDIN_NETWORK_PORT=9696, MAGNUM_DB_URL (default: SQLite in DIR), MAGNUM_PROFILE=debug|release,
+# STANDIN_NETWORK_PORT=9696, STANDIN_VOLUME_PORT=8776, STANDIN_LB_PORT=9876,
+# DOCKER_HOST + MAGNUM_NODE_IMAGE (the engine of docker.sh and node-image.sh's reference: without
+# them the stand-in makes no servers), MAGNUM_DB_URL (default: SQLite in DIR), MAGNUM_PROFILE=debug|release,
 # MAGNUM_API_WORKERS (0 = one per CPU), RUST_LOG.
 # The conductor (and the API's casts) need MAGNUM_TRANSPORT_URL (rabbit://...; services.sh's
 # RABBITMQ_URL); without it the API runs alone and operations wait in the outbox. Conductor knobs:
@@ -40,6 +43,8 @@ API_HOST=${SERVICE_HOST:-127.0.0.1}
 IMAGE_PORT=${STANDIN_IMAGE_PORT:-9292}
 COMPUTE_PORT=${STANDIN_COMPUTE_PORT:-8774}
 NETWORK_PORT=${STANDIN_NETWORK_PORT:-9696}
+VOLUME_PORT=${STANDIN_VOLUME_PORT:-8776}
+LB_PORT=${STANDIN_LB_PORT:-9876}
 
 # Debian packages the build needs (the MySQL and PostgreSQL client libraries diesel links).
 build_deps() { ensure_apt_packages gcc pkg-config libpq-dev default-libmysqlclient-dev; }
@@ -123,13 +128,21 @@ start_standin() {
   local dir=$1
   if owned_pid "$dir/standin.pid" >/dev/null; then log "stand-in: already running"; return 0; fi
   [ -x "$BIN/magnum-cloud-standin" ] || die "$BIN/magnum-cloud-standin not built: run '$0 build'"
+  local cloud=()
+  if [ -n "${DOCKER_HOST:-}" ] && [ -n "${MAGNUM_NODE_IMAGE:-}" ]; then
+    cloud=(--docker-host "$DOCKER_HOST" --cloud-dir "$dir/cloud" --node-image "$MAGNUM_NODE_IMAGE"
+           --node-dns "${SERVICE_HOST:-10.254.254.254}")
+  else
+    warn "no DOCKER_HOST and MAGNUM_NODE_IMAGE: the stand-in makes no servers (look-ups only)"
+  fi
   launch_detached "$dir/standin.pid" "$dir/standin.log" env RUST_LOG="${RUST_LOG:-info}" \
     STANDIN_SERVICE_USER="$MAGNUM_SERVICE_USER" STANDIN_SERVICE_PASSWORD="$MAGNUM_SERVICE_PASSWORD" \
     STANDIN_SERVICE_PROJECT="$MAGNUM_SERVICE_PROJECT" "$BIN/magnum-cloud-standin" \
     --keystone-url "$OS_AUTH_URL" --state-file "$dir/standin-state.json" \
-    --image-listen "127.0.0.1:$IMAGE_PORT" --compute-listen "127.0.0.1:$COMPUTE_PORT" --network-listen "127.0.0.1:$NETWORK_PORT"
-  wait_until stand-in "$dir/standin.pid" 30 port_busy "$NETWORK_PORT" || { tail -n 20 "$dir/standin.log" >&2; return 1; }
-  echo "READY standin image=http://127.0.0.1:$IMAGE_PORT compute=http://127.0.0.1:$COMPUTE_PORT/v2.1 network=http://127.0.0.1:$NETWORK_PORT"
+    --image-listen "127.0.0.1:$IMAGE_PORT" --compute-listen "127.0.0.1:$COMPUTE_PORT" --network-listen "127.0.0.1:$NETWORK_PORT" \
+    --volume-listen "127.0.0.1:$VOLUME_PORT" --lb-listen "127.0.0.1:$LB_PORT" "${cloud[@]}"
+  wait_until stand-in "$dir/standin.pid" 60 port_busy "$LB_PORT" || { tail -n 20 "$dir/standin.log" >&2; return 1; }
+  echo "READY standin image=http://127.0.0.1:$IMAGE_PORT compute=http://127.0.0.1:$COMPUTE_PORT/v2.1 network=http://127.0.0.1:$NETWORK_PORT volume=http://127.0.0.1:$VOLUME_PORT/v3 load-balancer=http://127.0.0.1:$LB_PORT"
 }
 
 start_api() {

@@ -7,9 +7,9 @@ stack and the tests. Started by devstack/lib/heat.sh; see that script for the wh
   deferred_auth_method=trusts, policies as shipped.
 - RPC between API and engine over oslo.messaging's fake:// driver: both live in this process.
 - The engine runs on oslo.service's threading backend (the eventlet backend caps a stack at 10 threads).
-- Cloud look-ups Heat would make (catalog, flavors, images, microversions) are skipped by
-  offline_patches.py; cloud resource types are mapped onto the Fake::* plugins or OS::Heat::None by the
-  server-side environment (environment_dir in heat.conf).
+- The cloud is the local cloud of magnum-cloud-standin, found through the Keystone catalog: Heat's
+  own resource types and look-ups run unpatched. Only the pace of Heat's task loop is changed
+  (--poll-interval).
 - Optional fault injection (--fault-file): a WSGI middleware in front of the API that answers an
   error status instead of Heat for the next N /v1 requests or for a time window. Controlled by the
   JSON file (heat.sh fault DIR ...) or by GET/PUT/DELETE http://HOST:PORT/_fault (same JSON).
@@ -70,7 +70,6 @@ models.BASE.metadata.create_all(_eng)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import offline_patches  # noqa: E402
 
-offline_patches.apply()
 if a.poll_interval < 1.0:
     offline_patches.poll_interval(a.poll_interval)
 

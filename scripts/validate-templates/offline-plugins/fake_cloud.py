@@ -1,6 +1,9 @@
-"""Heat resource plugin for the local stack and the tests: stand-ins for cloud resources that keep the
-REAL property and attribute schemas (templates are validated as against a cloud) but call no service
-and return plausible values. environment.d/fake_cloud.yaml maps the real types onto them.
+"""Heat resource plugin of the template gate (scripts/validate-templates.sh --create), which runs
+Heat's engine with no cloud at all: offline stand-ins for cloud resources that keep the REAL
+property and attribute schemas (templates are validated as against a cloud) but call no service and
+return plausible values. ../offline_cloud.yaml maps the real types onto them. The local stack and
+the tests do not use these: their Heat drives the local cloud (magnum-cloud-standin) with its own
+real resource types.
 
   Fake::Nova::Server            networks, addresses, first_address, name, instance_name, show, ...
                                 (fails to create in an availability zone other than `nova`)
