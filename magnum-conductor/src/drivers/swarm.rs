@@ -114,6 +114,9 @@ pub(crate) fn parameters(
     }
     p.set("tls_disabled", ct.tls_disabled);
     p.set_some("docker_storage_driver", ct.docker_storage_driver.clone());
+    p.set_some("insecure_registry_url", ct.insecure_registry.clone());
+    p.set("master_nodegroup_name", inputs.master.name.as_str());
+    p.set("worker_nodegroup_name", worker.name.as_str());
 
     let master = inputs.master;
     p.set_some(

@@ -1,0 +1,85 @@
+#!/bin/bash
+# node-boot.sh - the first part of every node's user data (user_data_format RAW: cloud-init runs
+# the whole user data as one script). The driver's bootstrap follows it in the same script.
+#
+# 1. Writes the node's parameters, which Heat puts in as one JSON object (str_replace serialises
+#    a map to JSON, so any value - PEM, JSON, passwords - arrives intact), to
+#    /etc/sysconfig/heat-params.json and, as shell assignments with upper-case names, to
+#    /etc/sysconfig/heat-params (both 0600: they hold the trustee's password and the wait
+#    condition's token).
+# 2. Makes sure the node's wait condition hears how the boot ended: SUCCESS when the script ends
+#    normally, FAILURE with the failing step (see `step`) and the last lines of the log on any
+#    error, so a failed bay says why. Everything the script prints goes to the console (the
+#    cloud's console log) and to /var/log/magnum/bootstrap.log.
+set -euo pipefail
+umask 077
+mkdir -p /etc/sysconfig /var/log/magnum
+MAGNUM_LOG=/var/log/magnum/bootstrap.log
+exec > >(tee -a "$MAGNUM_LOG") 2>&1
+
+HEAT_PARAMS=/etc/sysconfig/heat-params
+cat >"$HEAT_PARAMS.json" <<'MAGNUM_HEAT_PARAMS_JSON'
+@@HEAT_PARAMS_JSON@@
+MAGNUM_HEAT_PARAMS_JSON
+python3 - "$HEAT_PARAMS.json" >"$HEAT_PARAMS.tmp" <<'PY'
+import json, shlex, sys
+with open(sys.argv[1]) as f:
+    params = json.load(f)
+for key in sorted(params):
+    value = params[key]
+    if value is None:
+        value = ""
+    elif not isinstance(value, str):
+        value = json.dumps(value)
+    print("%s=%s" % (key.upper(), shlex.quote(value)))
+PY
+mv -f "$HEAT_PARAMS.tmp" "$HEAT_PARAMS"
+# shellcheck disable=SC1090
+. "$HEAT_PARAMS"
+
+MAGNUM_STEP="reading the node's parameters"
+# step DESCRIPTION: names what the bootstrap does now (it is what a failure reports)
+step() {
+  MAGNUM_STEP=$*
+  echo "magnum-bootstrap: $*"
+}
+
+# signal_wait_condition STATUS REASON: tells Heat, retrying for a while (Heat may be busy).
+signal_wait_condition() {
+  local body i
+  body=$(python3 -c 'import json, sys; print(json.dumps({"status": sys.argv[1], "reason": sys.argv[2][-3000:], "id": sys.argv[3]}))' \
+    "$1" "$2" "${INSTANCE_NAME:-node}")
+  for i in $(seq 1 30); do
+    if curl --silent --show-error --fail --max-time 20 -X POST \
+        -H "X-Auth-Token: ${WAIT_TOKEN:?}" -H 'Content-Type: application/json' -H 'Accept: application/json' \
+        --data-binary "$body" "${WAIT_ENDPOINT:?}" >/dev/null; then
+      echo "magnum-bootstrap: told Heat $1"
+      return 0
+    fi
+    sleep $((i < 10 ? 2 : 10))
+  done
+  echo "magnum-bootstrap: could not tell Heat $1" >&2
+  return 1
+}
+
+magnum_boot_exit() {
+  local rc=$? tail
+  trap - EXIT
+  if [ "$rc" = 0 ]; then
+    signal_wait_condition SUCCESS "${INSTANCE_NAME:-node}: ${MAGNUM_DONE:-ready}" || true
+  else
+    tail=$(tail -n 6 "$MAGNUM_LOG" | tr -s '\n' ' ' | tr -cd '[:print:]' | cut -c1-900)
+    signal_wait_condition FAILURE "${INSTANCE_NAME:-node}: ${MAGNUM_STEP} failed (exit ${rc}). Last lines: ${tail}" || true
+  fi
+  exit "$rc"
+}
+trap magnum_boot_exit EXIT
+
+# the proxies the cluster template names, for everything below (and the services that read them)
+for v in HTTP_PROXY HTTPS_PROXY NO_PROXY; do
+  if [ -n "${!v:-}" ]; then
+    export "$v=${!v}"
+    export "${v,,}=${!v}"
+  fi
+done
+step "booting ${INSTANCE_NAME:-node}"
