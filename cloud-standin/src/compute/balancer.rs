@@ -25,10 +25,11 @@ pub struct ListenerSpec {
 }
 
 struct Running {
-    addresses: Vec<Ipv4Addr>,
     port: u16,
     members: Arc<RwLock<Vec<SocketAddr>>>,
-    tasks: Vec<JoinHandle<()>>,
+    next: Arc<AtomicUsize>,
+    /// One accept loop per address.
+    tasks: BTreeMap<Ipv4Addr, JoinHandle<()>>,
 }
 
 /// The running listeners, by Octavia listener id.
@@ -64,42 +65,48 @@ impl Balancer {
         })
     }
 
-    /// Makes listener `id` do what `spec` says: binds its addresses anew when they or the port
-    /// changed, and otherwise only swaps its members.
+    /// Makes listener `id` do what `spec` says: listens on the addresses it lacks, stops on
+    /// the ones no longer named (a socket still bound elsewhere is never bound twice), and swaps
+    /// its members. A new port means new sockets everywhere.
     pub fn apply(&self, id: &str, spec: ListenerSpec) -> std::io::Result<()> {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(r) = running.get(id)
-            && r.addresses == spec.addresses
-            && r.port == spec.port
+        if running.get(id).is_some_and(|r| r.port != spec.port)
+            && let Some(old) = running.remove(id)
         {
-            *r.members.write().unwrap_or_else(|e| e.into_inner()) = spec.members;
-            return Ok(());
+            old.tasks.values().for_each(JoinHandle::abort);
         }
-        if let Some(old) = running.remove(id) {
-            old.tasks.iter().for_each(JoinHandle::abort);
+        let r = running.entry(id.to_owned()).or_insert_with(|| Running {
+            port: spec.port,
+            members: Arc::new(RwLock::new(Vec::new())),
+            next: Arc::new(AtomicUsize::new(0)),
+            tasks: BTreeMap::new(),
+        });
+        *r.members.write().unwrap_or_else(|e| e.into_inner()) = spec.members.clone();
+        let gone: Vec<Ipv4Addr> = r
+            .tasks
+            .keys()
+            .filter(|a| !spec.addresses.contains(a))
+            .copied()
+            .collect();
+        for addr in gone {
+            if let Some(t) = r.tasks.remove(&addr) {
+                t.abort();
+            }
         }
-        let members = Arc::new(RwLock::new(spec.members.clone()));
-        let next = Arc::new(AtomicUsize::new(0));
-        let mut tasks = Vec::new();
         for addr in &spec.addresses {
-            let sock = SocketAddrV4::new(*addr, spec.port);
-            let std_listener = std::net::TcpListener::bind(sock)?;
+            if r.tasks.contains_key(addr) {
+                continue;
+            }
+            let std_listener = std::net::TcpListener::bind(SocketAddrV4::new(*addr, spec.port))?;
             std_listener.set_nonblocking(true)?;
-            let (members, next) = (members.clone(), next.clone());
             let _guard = self.rt.enter();
             let listener = TcpListener::from_std(std_listener)?;
-            tasks.push(self.rt.spawn(accept_loop(listener, members, next)));
+            let task = self
+                .rt
+                .spawn(accept_loop(listener, r.members.clone(), r.next.clone()));
+            r.tasks.insert(*addr, task);
         }
         tracing::info!(listener = id, addresses = ?spec.addresses, port = spec.port, members = ?spec.members, "balancer listening");
-        running.insert(
-            id.to_owned(),
-            Running {
-                addresses: spec.addresses,
-                port: spec.port,
-                members,
-                tasks,
-            },
-        );
         Ok(())
     }
 
@@ -107,7 +114,7 @@ impl Balancer {
     pub fn remove(&self, id: &str) {
         let mut running = self.running.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(old) = running.remove(id) {
-            old.tasks.iter().for_each(JoinHandle::abort);
+            old.tasks.values().for_each(JoinHandle::abort);
             tracing::info!(listener = id, "balancer stopped listening");
         }
     }

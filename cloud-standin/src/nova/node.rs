@@ -215,6 +215,9 @@ async fn try_build(cloud: &Cloud, engine: &Engine, b: &Build) -> Result<(), Clou
         Some(c) => c["Id"].as_str().unwrap_or(&name).to_owned(),
         None => engine.docker.create_container(&name, &config).await?,
     };
+    // started on its first NIC alone, so that NIC carries the default route (the host, through
+    // the network's gateway); the other NICs and the floating IPs are plugged in afterwards
+    engine.docker.start(&container).await?;
     for (p, net) in ports.iter().zip(&nets).skip(1) {
         if let Some(ip) = first_ip(p) {
             connect_once(engine, net, &container, &ip).await?;
@@ -230,7 +233,6 @@ async fn try_build(cloud: &Cloud, engine: &Engine, b: &Build) -> Result<(), Clou
     for f in &fips {
         connect_public(cloud, engine, &container, f).await?;
     }
-    engine.docker.start(&container).await?;
     cloud.update(|s| {
         if let Some(x) = s.servers.get_mut(&server.id) {
             x.container = Some(container.clone());

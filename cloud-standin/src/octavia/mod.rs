@@ -102,31 +102,22 @@ pub async fn add_floating_ip(
     sync(cloud, engine, lb_id).await
 }
 
-/// The floating IP left the VIP port: its address goes from the bridge.
+/// The floating IP left the VIP port: the balancer stops listening there, and the address
+/// leaves the bridge.
 pub async fn remove_floating_ip(cloud: &Cloud, engine: &Engine, lb_id: &str, ip: Ipv4Addr) {
+    if let Err(e) = sync(cloud, engine, lb_id).await {
+        tracing::warn!(loadbalancer = lb_id, error = %e, "could not re-sync the balancer");
+    }
     let public = cloud.read(|s| {
         s.networks
             .values()
             .find(|n| n.external && n.bridge.is_some())
             .and_then(|n| n.bridge.clone())
     });
-    let listeners: Vec<String> = cloud.read(|s| {
-        s.listeners
-            .values()
-            .filter(|l| l.loadbalancer_id == lb_id)
-            .map(|l| l.id.clone())
-            .collect()
-    });
-    for l in &listeners {
-        engine.balancer.remove(l);
-    }
     if let Some(b) = public
         && let Err(e) = host::del_address(&b, ip)
     {
         tracing::warn!(error = %e, "could not remove a floating IP from the bridge");
-    }
-    if let Err(e) = sync(cloud, engine, lb_id).await {
-        tracing::warn!(loadbalancer = lb_id, error = %e, "could not re-sync the balancer");
     }
 }
 
