@@ -266,6 +266,30 @@ config_groups! {
         endpoint_type: String = s("publicURL"),
     }
 
+    /// How the conductor reaches Cinder (volume types for the nodes' volumes).
+    cinder_client: CinderClientOpts = "cinder_client" {
+        /// Region of the Cinder endpoint in the catalog; empty means any.
+        region_name: Option<String> = None,
+        /// Interface of the Cinder endpoint: publicURL, internalURL or adminURL.
+        endpoint_type: String = s("publicURL"),
+    }
+
+    /// Cinder volumes of the nodes.
+    cinder: CinderOpts = "cinder" {
+        /// Volume type of the nodes' Docker volumes when the cluster's labels name none;
+        /// empty: the first type Cinder lists.
+        default_docker_volume_type: String = String::new(),
+        /// Volume type of the masters' etcd volumes when the labels name none; empty: the
+        /// first type Cinder lists.
+        default_etcd_volume_type: String = String::new(),
+        /// Volume type of boot volumes when the labels name none; empty: the first type
+        /// Cinder lists.
+        default_boot_volume_type: String = String::new(),
+        /// Size (GB) of the nodes' boot volumes when the labels name none; 0: the nodes boot
+        /// from their image.
+        default_boot_volume_size: i64 = 0,
+    }
+
     /// How the conductor reaches Heat (the cluster stacks).
     heat_client: HeatClientOpts = "heat_client" {
         /// Region of the Heat endpoint in the catalog; empty means any.

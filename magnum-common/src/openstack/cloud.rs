@@ -1,4 +1,5 @@
-//! Read-only look-ups in Glance, Nova and Neutron with the caller's token.
+//! Look-ups in Glance, Nova, Neutron and Cinder with the caller's token (and a node's console
+//! output, which Nova gives through an action).
 //!
 //! Endpoints come from the token's catalog, as python-*client sessions find
 //! them. These functions return what the services hold; deciding what is
@@ -98,12 +99,36 @@ pub struct Subnet {
     pub cidr: String,
 }
 
+/// A Nova server, as far as Magnum looks at it (`GET /servers/detail`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Server {
+    /// Server id.
+    pub id: String,
+    /// Server name.
+    #[serde(default)]
+    pub name: String,
+    /// Nova status (ACTIVE, BUILD, SHUTOFF, ERROR, ...).
+    #[serde(default)]
+    pub status: String,
+}
+
+/// A Cinder volume type.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct VolumeType {
+    /// Type id.
+    pub id: String,
+    /// Type name.
+    #[serde(default)]
+    pub name: String,
+}
+
 /// Where each service is looked up: interface and region per service.
 #[derive(Debug, Clone)]
 pub struct Endpoints {
     image: (String, Option<String>),
     compute: (String, Option<String>),
     network: (String, Option<String>),
+    volume: (String, Option<String>),
 }
 
 impl Endpoints {
@@ -121,6 +146,10 @@ impl Endpoints {
             network: (
                 cfg.neutron_client.endpoint_type.clone(),
                 cfg.neutron_client.region_name.clone(),
+            ),
+            volume: (
+                cfg.cinder_client.endpoint_type.clone(),
+                cfg.cinder_client.region_name.clone(),
             ),
         }
     }
@@ -154,6 +183,7 @@ impl<'a> CloudClient<'a> {
         let (interface, region) = match service {
             "image" => &self.endpoints.image,
             "compute" => &self.endpoints.compute,
+            "volumev3" => &self.endpoints.volume,
             _ => &self.endpoints.network,
         };
         self.catalog
@@ -202,6 +232,53 @@ impl<'a> CloudClient<'a> {
             return Err(CloudError::Refused {
                 service,
                 status: status.as_u16(),
+            });
+        }
+        resp.json()
+            .await
+            .map(Some)
+            .map_err(|e| CloudError::Unavailable {
+                service,
+                message: e.to_string(),
+            })
+    }
+
+    /// POSTs `body` to `path` of `service` and returns the JSON answer (`Ok(None)` on 404).
+    /// Only for requests that are safe to repeat (Nova actions that read).
+    async fn post(
+        &self,
+        service: &'static str,
+        path: &str,
+        body: &Value,
+    ) -> Result<Option<Value>, CloudError> {
+        let url = format!("{}{path}", self.base(service)?);
+        let resp = super::send_idempotent(|| {
+            self.http
+                .post(&url)
+                .header("X-Auth-Token", self.token)
+                .header("Accept", "application/json")
+                .json(body)
+        })
+        .await
+        .map_err(|e| CloudError::Unavailable {
+            service,
+            message: e.to_string(),
+        })?;
+        let status = resp.status();
+        if status == 404 {
+            return Ok(None);
+        }
+        if !status.is_success() {
+            return Err(if status.is_server_error() {
+                CloudError::Unavailable {
+                    service,
+                    message: format!("answered {status}"),
+                }
+            } else {
+                CloudError::Refused {
+                    service,
+                    status: status.as_u16(),
+                }
             });
         }
         resp.json()
@@ -294,6 +371,59 @@ impl<'a> CloudClient<'a> {
         Self::parse(
             "network",
             v.get("subnets")
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new())),
+        )
+    }
+
+    /// The caller's servers matching the Nova filters `query` (e.g. `name` as a regular
+    /// expression), with their status.
+    pub async fn servers(&self, query: &[(&str, &str)]) -> Result<Vec<Server>, CloudError> {
+        let v = self
+            .get("compute", "/servers/detail", query)
+            .await?
+            .unwrap_or(Value::Null);
+        Self::parse(
+            "compute",
+            v.get("servers")
+                .cloned()
+                .unwrap_or(Value::Array(Vec::new())),
+        )
+    }
+
+    /// The server with id `id`.
+    pub async fn server(&self, id: &str) -> Result<Option<Server>, CloudError> {
+        match self.get("compute", &format!("/servers/{id}"), &[]).await? {
+            None => Ok(None),
+            Some(v) => Ok(Some(Self::parse(
+                "compute",
+                v.get("server").cloned().unwrap_or(Value::Null),
+            )?)),
+        }
+    }
+
+    /// The last `lines` lines of a server's console (`None`: no such server).
+    pub async fn console_output(
+        &self,
+        server_id: &str,
+        lines: u32,
+    ) -> Result<Option<String>, CloudError> {
+        let body = serde_json::json!({"os-getConsoleOutput": {"length": lines}});
+        Ok(self
+            .post("compute", &format!("/servers/{server_id}/action"), &body)
+            .await?
+            .and_then(|v| v["output"].as_str().map(str::to_owned)))
+    }
+
+    /// Every volume type the caller can use.
+    pub async fn volume_types(&self) -> Result<Vec<VolumeType>, CloudError> {
+        let v = self
+            .get("volumev3", "/types", &[])
+            .await?
+            .unwrap_or(Value::Null);
+        Self::parse(
+            "volumev3",
+            v.get("volume_types")
                 .cloned()
                 .unwrap_or(Value::Array(Vec::new())),
         )

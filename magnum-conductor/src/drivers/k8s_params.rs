@@ -333,7 +333,8 @@ pub(crate) fn parameters(
     Ok(p)
 }
 
-/// Volume types and the boot volume (`_set_volumes` upstream; no `[cinder]` defaults here).
+/// Volume types and the boot volume (`_set_volumes` upstream): a label names the type, else
+/// `[cinder]`'s default or Cinder's first type (the cloud facts); no volume, no type.
 fn volumes(
     p: &mut Params,
     inputs: &StackInputs<'_>,
@@ -348,9 +349,13 @@ fn volumes(
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or(0)
     };
-    let type_if = |size: i64, key: &str| -> String {
+    let defaults = &inputs.cloud.default_volume_types;
+    let type_if = |size: i64, key: &str, default: &str| -> String {
         if size > 0 {
-            labels.get(key).cloned().unwrap_or_default()
+            labels
+                .get(key)
+                .cloned()
+                .unwrap_or_else(|| default.to_owned())
         } else {
             String::new()
         }
@@ -363,15 +368,22 @@ fn volumes(
     );
     p.set(
         "docker_volume_type",
-        type_if(docker_size, "docker_volume_type"),
+        type_if(docker_size, "docker_volume_type", &defaults.docker),
     );
     p.set(
         "etcd_volume_type",
-        type_if(size_of("etcd_volume_size"), "etcd_volume_type"),
+        type_if(
+            size_of("etcd_volume_size"),
+            "etcd_volume_type",
+            &defaults.etcd,
+        ),
     );
     let boot = size_of("boot_volume_size");
     p.set("boot_volume_size", boot);
-    p.set("boot_volume_type", type_if(boot, "boot_volume_type"));
+    p.set(
+        "boot_volume_type",
+        type_if(boot, "boot_volume_type", &defaults.boot),
+    );
 }
 
 /// `cloud_provider_enabled`: the label, by default `[trust] cluster_user_trust` (which the

@@ -77,6 +77,20 @@ pub struct CloudFacts {
     pub ssh_public_key: String,
     /// Octavia is in the catalog.
     pub octavia_enabled: bool,
+    /// Volume types when the labels name none (`[cinder] default_*_volume_type`, else the
+    /// first type Cinder lists, as upstream): Docker, etcd and boot volumes.
+    pub default_volume_types: VolumeTypes,
+}
+
+/// Volume types of a cluster's volumes.
+#[derive(Debug, Clone, Default)]
+pub struct VolumeTypes {
+    /// Docker volumes of the nodes.
+    pub docker: String,
+    /// etcd volumes of the masters.
+    pub etcd: String,
+    /// Boot volumes.
+    pub boot: String,
 }
 
 /// For a non-default node group's stack: what it joins in the cluster stack.

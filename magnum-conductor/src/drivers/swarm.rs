@@ -153,14 +153,19 @@ pub(crate) fn parameters(
         inputs.nodes_affinity_policy.as_str(),
     );
     p.labels(labels, PASSED_LABELS);
+    // a label names the type, else [cinder]'s default or Cinder's first type; no volume, no type
+    let has_volume =
+        p.0.get("docker_volume_size")
+            .and_then(Value::as_i64)
+            .unwrap_or(0)
+            > 0;
     p.set(
         "docker_volume_type",
-        cluster
-            .labels
-            .0
-            .get("docker_volume_type")
-            .cloned()
-            .unwrap_or_default(),
+        match cluster.labels.0.get("docker_volume_type") {
+            _ if !has_volume => String::new(),
+            Some(t) => t.clone(),
+            None => inputs.cloud.default_volume_types.docker.clone(),
+        },
     );
     match (nodegroup, &inputs.existing) {
         (None, _) => p.set("is_cluster_stack", true),

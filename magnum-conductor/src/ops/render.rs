@@ -11,7 +11,7 @@ use magnum_common::openstack::catalog::Catalog;
 use magnum_common::openstack::cloud::CloudClient;
 use magnum_common::openstack::keystone::v3_url;
 
-use crate::drivers::{CloudFacts, StackInputs, TrustInfo};
+use crate::drivers::{CloudFacts, StackInputs, TrustInfo, VolumeTypes};
 use crate::error::OpError;
 use crate::services::{ClusterSession, Services};
 
@@ -118,6 +118,7 @@ pub async fn cloud_facts(
             .ok_or_else(|| OpError::Permanent(format!("Fixed subnet {sub} could not be found.")))?;
         facts.fixed_subnet = Some((s.id, s.cidr));
     }
+    facts.default_volume_types = volume_types(svc, &cloud, l).await?;
     if let Some(kp) = l.cluster.keypair.as_deref().filter(|s| !s.is_empty()) {
         facts.ssh_public_key = cloud
             .keypair(kp)
@@ -126,6 +127,61 @@ pub async fn cloud_facts(
             .unwrap_or_default();
     }
     Ok(facts)
+}
+
+/// The volume types the cluster's volumes get when its labels name none: `[cinder]`'s
+/// defaults, else the first type Cinder lists (asked only when some volume is wanted).
+async fn volume_types(
+    svc: &Services,
+    cloud: &CloudClient<'_>,
+    l: &Loaded,
+) -> Result<VolumeTypes, OpError> {
+    let opts = &svc.cfg.cinder;
+    let mut types = VolumeTypes {
+        docker: opts.default_docker_volume_type.clone(),
+        etcd: opts.default_etcd_volume_type.clone(),
+        boot: opts.default_boot_volume_type.clone(),
+    };
+    let label_size = |key: &str| {
+        let in_labels = |labels: &magnum_common::db::JsonMap| {
+            labels
+                .0
+                .get(key)
+                .and_then(|v| v.trim().parse::<i64>().ok())
+                .unwrap_or(0)
+                > 0
+        };
+        in_labels(&l.cluster.labels) || l.nodegroups.iter().any(|n| in_labels(&n.labels))
+    };
+    let wanted = l.cluster.docker_volume_size.unwrap_or(0) > 0
+        || l.nodegroups
+            .iter()
+            .any(|n| n.docker_volume_size.unwrap_or(0) > 0)
+        || label_size("etcd_volume_size")
+        || label_size("boot_volume_size")
+        || svc.cfg.cinder.default_boot_volume_size > 0;
+    let missing = [&types.docker, &types.etcd, &types.boot]
+        .iter()
+        .any(|t| t.is_empty());
+    if wanted && missing {
+        let first = cloud
+            .volume_types()
+            .await?
+            .into_iter()
+            .next()
+            .map(|t| t.name)
+            .ok_or_else(|| {
+                OpError::Permanent(
+                    "Cinder has no volume type for the cluster's volumes.".to_owned(),
+                )
+            })?;
+        for t in [&mut types.docker, &mut types.etcd, &mut types.boot] {
+            if t.is_empty() {
+                t.clone_from(&first);
+            }
+        }
+    }
+    Ok(types)
 }
 
 /// The etcd discovery URL: the cluster's own, else one from the discovery

@@ -136,6 +136,11 @@ impl Fixture {
                 ssh_public_key: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFakeKeyForTests user@host"
                     .to_owned(),
                 octavia_enabled: true,
+                default_volume_types: crate::drivers::VolumeTypes {
+                    docker: "lvmdriver-1".to_owned(),
+                    etcd: "lvmdriver-1".to_owned(),
+                    boot: "lvmdriver-1".to_owned(),
+                },
             },
         }
     }
