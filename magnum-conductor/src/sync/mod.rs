@@ -12,6 +12,7 @@
 //! operation just wrote.
 
 mod cluster;
+mod nodes;
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
@@ -106,6 +107,7 @@ pub async fn run_once(svc: &Services, period: Duration) -> Result<Report, OpErro
             tracing::debug!(%project, "no trust to list the project's stacks with");
             continue;
         };
+        report.changed += nodes::check(svc, &session, &clusters, &groups, &stacks).await?;
         for c in &clusters {
             let ngs = groups.remove(&c.uuid).unwrap_or_default();
             match cluster::sync(svc, &session.heat, c, ngs, &stacks, &mut report).await {

@@ -447,6 +447,24 @@ impl HeatClient {
         }
     }
 
+    /// Stops a create or update in progress without rolling back (`cancel_without_rollback`):
+    /// the stack turns FAILED and keeps what it made, for a delete to remove. A stack that is
+    /// not in progress any more answers 400, which is fine here.
+    pub async fn cancel_without_rollback(&self, name: &str, id: &str) -> Result<(), HeatError> {
+        let body = serde_json::json!({"cancel_without_rollback": null});
+        match self
+            .call(
+                Method::POST,
+                self.url(&["stacks", name, id, "actions"]),
+                Some(&body),
+            )
+            .await
+        {
+            Ok(_) | Err(HeatError::BadRequest(_)) | Err(HeatError::NotFound(_)) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// One output, resolved.
     pub async fn get_output(&self, name: &str, id: &str, key: &str) -> Result<Output, HeatError> {
         #[derive(Deserialize)]
