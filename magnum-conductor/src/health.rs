@@ -1,6 +1,7 @@
-//! Kubernetes health polling (`[kubernetes] health_polling_interval`):
-//! `/healthz` and the nodes' Ready conditions, with the conductor's client
-//! certificate, for clusters whose API is reachable from outside.
+//! Health polling (`[kubernetes] health_polling_interval`), with the conductor's client
+//! certificate, for clusters whose API is reachable from outside: for Kubernetes, `/healthz` and
+//! the nodes' Ready conditions; for Swarm, the Docker API's `/_ping` and the swarm's nodes as its
+//! managers see them (ready, and managers reachable).
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -28,7 +29,10 @@ pub type Verdict = (HealthStatus, BTreeMap<String, String>);
 
 /// Polls one cluster's API: UNKNOWN when it is not reachable from outside,
 /// HEALTHY when `/healthz` says ok and every node is Ready, else UNHEALTHY.
-pub async fn poll(svc: &Services, c: &Cluster) -> Verdict {
+pub async fn poll(svc: &Services, c: &Cluster, coe: Coe) -> Verdict {
+    if coe.is_swarm() {
+        return poll_swarm(svc, c).await;
+    }
     let name = c.name.clone().unwrap_or_else(|| c.uuid.to_string());
     let mut reason = BTreeMap::new();
     let unreachable = |mut reason: BTreeMap<String, String>| {
@@ -94,7 +98,73 @@ pub async fn poll(svc: &Services, c: &Cluster) -> Verdict {
     (status, reason)
 }
 
-async fn client_for(svc: &Services, c: &Cluster, api: &str) -> Result<reqwest::Client, String> {
+/// A swarm's verdict: HEALTHY when its API answers and every node is ready (and every manager
+/// reachable); the reason names each node (`<host>.Ready`).
+async fn poll_swarm(svc: &Services, c: &Cluster) -> Verdict {
+    let name = c.name.clone().unwrap_or_else(|| c.uuid.to_string());
+    let mut reason = BTreeMap::new();
+    let unreachable = |mut reason: BTreeMap<String, String>| {
+        reason.insert(
+            "api".to_owned(),
+            format!("The cluster {name} is not accessible."),
+        );
+        (HealthStatus::Unknown, reason)
+    };
+    let Some(address) = c.api_address.clone().filter(|a| !a.is_empty()) else {
+        return unreachable(reason);
+    };
+    if !c.floating_ip_enabled && !c.master_lb_enabled {
+        return unreachable(reason);
+    }
+    let api = match crate::swarm::SwarmApi::connect(svc, c, &address).await {
+        Ok(api) => api,
+        Err(e) => {
+            tracing::debug!(cluster = %c.uuid, error = %e, "no client for the swarm");
+            return unreachable(reason);
+        }
+    };
+    if !api.ping().await {
+        return unreachable(reason);
+    }
+    reason.insert("api".to_owned(), "ok".to_owned());
+    let mut healthy = true;
+    match api.nodes().await {
+        Ok(nodes) => {
+            for n in nodes {
+                let ready = n.state == "ready"
+                    && n.manager_reachability
+                        .as_deref()
+                        .is_none_or(|r| r == "reachable");
+                healthy &= ready;
+                reason.insert(
+                    format!("{}.Ready", n.hostname),
+                    if ready { "True" } else { "False" }.to_owned(),
+                );
+            }
+        }
+        Err(e) => {
+            healthy = false;
+            reason.insert(
+                "nodes".to_owned(),
+                format!("the managers did not list the nodes: {e}"),
+            );
+        }
+    }
+    let status = if healthy {
+        HealthStatus::Healthy
+    } else {
+        HealthStatus::Unhealthy
+    };
+    (status, reason)
+}
+
+/// An HTTP client for a cluster's API at `api`: with `https://`, it trusts only the cluster CA
+/// and presents the conductor's client certificate.
+pub(crate) async fn client_for(
+    svc: &Services,
+    c: &Cluster,
+    api: &str,
+) -> Result<reqwest::Client, String> {
     let mut b = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(5));
@@ -113,7 +183,7 @@ async fn client_for(svc: &Services, c: &Cluster, api: &str) -> Result<reqwest::C
     b.build().map_err(|e| e.to_string())
 }
 
-/// Polls every Kubernetes cluster in a polled status and records changes.
+/// Polls every cluster in a polled status and records changes.
 pub async fn run_once(svc: &Services) -> Result<usize, OpError> {
     let clusters = svc.db.run(|c| cluster::list_in_statuses(c, POLLED)).await?;
     let mut changed = 0;
@@ -126,9 +196,7 @@ pub async fn run_once(svc: &Services) -> Result<usize, OpError> {
         else {
             continue;
         };
-        if template.coe != Coe::Kubernetes {
-            continue;
-        }
+
         let healer = c
             .labels
             .0
@@ -142,7 +210,7 @@ pub async fn run_once(svc: &Services) -> Result<usize, OpError> {
         if healer {
             continue;
         }
-        let (status, reason) = poll(svc, &c).await;
+        let (status, reason) = poll(svc, &c, template.coe).await;
         let reason = JsonMap(reason);
         if c.health_status.0 == Some(status) && c.health_status_reason == reason {
             continue;

@@ -3,7 +3,8 @@
 //!
 //! - [`reconciler`]: the outbox work loop (leases, ordering, retries);
 //! - [`ops`]: one module per operation (`cluster_create`, …);
-//! - [`sync`]: the periodic status sync; [`health`]: Kubernetes health polling;
+//! - [`sync`]: the periodic status sync (and nodes that die meanwhile); [`health`]: health
+//!   polling of Kubernetes and Swarm clusters; [`swarm`]: the Docker API of Swarm clusters;
 //! - [`endpoint`]: the RPC methods; [`service`]: start-up and shutdown;
 //! - [`drivers`], [`certs`], [`trust`], [`notify`]: what the operations use.
 
@@ -20,5 +21,6 @@ pub mod rollup;
 pub mod service;
 pub mod services;
 pub mod stack_name;
+pub mod swarm;
 pub mod sync;
 pub mod trust;
