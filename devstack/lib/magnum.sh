@@ -23,7 +23,9 @@
 # MAGNUM_CONDUCTOR_NAME (a second conductor on the same DIR: its own pid/log/host name),
 # MAGNUM_LEASE_SECONDS, MAGNUM_SWEEP_INTERVAL, MAGNUM_SYNC_INTERVAL, MAGNUM_HEALTH_INTERVAL,
 # MAGNUM_DISCOVERY_FORMAT (empty: no etcd discovery service, as on an offline machine),
-# MAGNUM_CLUSTER_USER_TRUST (true: the nodes get the trust id, [trust] cluster_user_trust).
+# MAGNUM_CLUSTER_USER_TRUST (true: the nodes get the trust id, [trust] cluster_user_trust),
+# MAGNUM_HEAT_TEMPLATE_DIR (templates read from this directory instead of the built-in copy, e.g.
+# heat-templates/ while editing them).
 # DIR gets magnum.conf (rewritten at each start), magnum.sqlite, the logs and pid files.
 set -euo pipefail
 
@@ -111,6 +113,9 @@ sweep_interval = ${MAGNUM_SWEEP_INTERVAL:-5}
 
 [cluster]
 etcd_discovery_service_endpoint_format = ${MAGNUM_DISCOVERY_FORMAT:-}
+
+[drivers]
+heat_template_dir = ${MAGNUM_HEAT_TEMPLATE_DIR:-}
 
 [kubernetes]
 health_polling_interval = ${MAGNUM_HEALTH_INTERVAL:-60}

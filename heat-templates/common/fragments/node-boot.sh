@@ -34,8 +34,11 @@ for key in sorted(params):
     print("%s=%s" % (key.upper(), shlex.quote(value)))
 PY
 mv -f "$HEAT_PARAMS.tmp" "$HEAT_PARAMS"
+# exported: the helpers the bootstrap runs (python3 snippets) read them too
+set -a
 # shellcheck disable=SC1090
 . "$HEAT_PARAMS"
+set +a
 
 MAGNUM_STEP="reading the node's parameters"
 # step DESCRIPTION: names what the bootstrap does now (it is what a failure reports)

@@ -6,7 +6,8 @@ case ${IS_PRIMARY_MASTER:-false} in
   [Tt]rue)
     if [ "$(swarm_state)" != active ]; then
       step "initialising the swarm on $SWARM_NODE_IP"
-      docker swarm init --advertise-addr "$SWARM_NODE_IP" --listen-addr "$SWARM_NODE_IP:2377"
+      # (its output shows the worker join token: kept off the console)
+      docker swarm init --advertise-addr "$SWARM_NODE_IP" --listen-addr "$SWARM_NODE_IP:2377" >/dev/null
     fi
     MAGNUM_DONE="the swarm is initialised on $SWARM_NODE_IP"
     ;;

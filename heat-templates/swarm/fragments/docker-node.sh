@@ -80,15 +80,16 @@ docker_storage() {
     sleep 2
   done
   [ -e "$dev" ] || { echo "the volume $DOCKER_VOLUME did not appear at $dev" >&2; return 1; }
-  if mountpoint -q "$DOCKER_DATA" && [ "$(stat -c %d "$dev" 2>/dev/null)" = "$(stat -c %d "$DOCKER_DATA")" ]; then
-    return 0
-  fi
   mkdir -p "$DOCKER_DATA"
   if [ -b "$dev" ]; then
+    # already mounted (a second run)?
+    findmnt -n -S "$(readlink -f "$dev")" -M "$DOCKER_DATA" >/dev/null 2>&1 && return 0
     step "putting Docker's storage on the volume (block device)"
     blkid "$dev" >/dev/null 2>&1 || mkfs.ext4 -q -L docker "$dev"
     mount "$dev" "$DOCKER_DATA"
   else
+    # already there (a second run): the same file system object at both paths
+    [ "$(stat -L -c %d:%i "$dev")" = "$(stat -c %d:%i "$DOCKER_DATA")" ] && return 0
     step "putting Docker's storage on the volume (a directory of the local cloud)"
     mount --bind "$dev" "$DOCKER_DATA"
   fi
@@ -136,7 +137,11 @@ UNIT
   step "starting Docker"
   systemctl enable --now containerd.service >/dev/null 2>&1 || true
   systemctl enable docker.service >/dev/null 2>&1 || true
-  systemctl restart docker.service
+  if ! systemctl restart docker.service; then
+    # the daemon's own words are what the user needs to see
+    journalctl -u docker.service -n 4 --no-pager -o cat >&2 || true
+    return 1
+  fi
   docker_ready
 }
 
