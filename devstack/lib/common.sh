@@ -139,7 +139,7 @@ port_owner() {   # best effort: who listens there (needs iproute2's ss)
 # socket directly: no proxy can get in the way and no curl is needed. Fails if nothing answers.
 http_status() {
   local rest hostport host port path line
-  rest=${1#http://}; hostport=${rest%%/*}; path=/${rest#"$hostport"}; path=/${path#/}
+  rest=${1#http://}; hostport=${rest%%/*}; path=${rest#"$hostport"}; path=/${path#/}
   host=${hostport%:*}; port=${hostport##*:}; [ "$port" = "$hostport" ] && port=80
   # shellcheck disable=SC2016  # expanded by the inner bash
   line=$(timeout 5 bash -c 'exec 3<>"/dev/tcp/$1/$2" || exit 1
