@@ -146,3 +146,52 @@ fn nodegroup_stack_joins_the_cluster_stack() {
         "{p:?}"
     );
 }
+
+#[test]
+fn k8s_nodes_boot_from_their_user_data_and_signal_a_wait_condition() {
+    let r = registry();
+    let f = Fixture::new(Coe::Kubernetes);
+    for (driver, boot) in [
+        ("k8s_fedora_atomic_v1", "common/fragments/node-boot.sh"),
+        (
+            "k8s_fedora_coreos_v1",
+            "k8s_fedora_coreos_v1/user_data.json",
+        ),
+    ] {
+        let s = r.get(driver).unwrap().cluster_stack(&f.inputs()).unwrap();
+        assert!(s.files.contains_key(boot), "{driver}: {boot} not shipped");
+        for node in ["kubernetes/kubemaster.yaml", "kubernetes/kubeminion.yaml"] {
+            let t = &s.files[node];
+            // no heat-container-agent on the nodes: nothing may wait for one
+            assert!(
+                !t.contains("SoftwareDeployment") && !t.contains("SOFTWARE_CONFIG"),
+                "{driver} {node} needs an agent"
+            );
+            // both server variants (image, boot volume) boot from the same user data
+            assert_eq!(
+                t.matches("user_data_format: RAW").count(),
+                2,
+                "{driver} {node}"
+            );
+            let boot_file = format!("{{get_file: {boot}}}");
+            assert_eq!(t.matches(&boot_file).count(), 2, "{driver} {node}");
+            assert!(
+                t.contains("type: OS::Heat::WaitCondition\n"),
+                "{driver} {node}"
+            );
+            assert!(t.contains("timeout: {get_param: wait_condition_timeout}"));
+        }
+    }
+    let s = r
+        .get("k8s_fedora_coreos_v1")
+        .unwrap()
+        .cluster_stack(&f.inputs())
+        .unwrap();
+    let ignition: Value =
+        serde_json::from_str(&s.files["k8s_fedora_coreos_v1/user_data.json"]).unwrap();
+    assert!(
+        ignition["ignition"]["version"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3."))
+    );
+}
