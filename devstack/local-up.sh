@@ -4,14 +4,18 @@
 #   machine that the bays' nodes reach too), everything else on 127.0.0.1:
 #   a real Keystone (PyPI, SQLite) seeded like DevStack - users admin, demo, alt_demo and the
 #   magnum service user; catalog entries for identity, container-infra, image, compute, network,
-#   orchestration; RabbitMQ and MariaDB (Debian packages, data in .local/services); a real Heat
-#   (PyPI heat-api + heat-engine on MariaDB) whose server-side environment stands in for Nova,
-#   Neutron, Cinder and Octavia resources; the Glance/Nova/Neutron look-up stand-in (development
-#   only); magnum-api and magnum-conductor on MariaDB and RabbitMQ.
+#   volumev3, load-balancer, orchestration; RabbitMQ and MariaDB (Debian packages, data in
+#   .local/services); a real Heat (PyPI heat-api + heat-engine on MariaDB) using its own resource
+#   types; the local cloud (magnum-cloud-standin, development only: Glance look-ups, and Nova,
+#   Neutron, Cinder and Octavia whose servers are system containers from the node image on a Docker
+#   Engine of ours, devstack/lib/docker.sh and node-image.sh); a registry the nodes pull from
+#   (devstack/lib/registry.sh); magnum-api and magnum-conductor on MariaDB and RabbitMQ.
 # Everything lives in .local/ (git-ignored). Writes .local/openrc, used as DevStack's:
 #   source .local/openrc demo demo    (or admin admin, alt_demo alt_demo)
-# ./devstack/local-down.sh stops it. Ports: Keystone 5000, magnum-api 9511, Heat 8004,
-# RabbitMQ 5672, MariaDB 3306, stand-in 9292/8774/9696.
+# ./devstack/local-down.sh stops it. Ports: Keystone 5000, magnum-api 9511, Heat 8004, registry
+# 5050 (all on SERVICE_HOST); RabbitMQ 5672, MariaDB 3306, stand-in 9292/8774/9696/8776/9876
+# (127.0.0.1). The test suite starts its own Docker Engine: stop this stack before ./scripts/test.sh
+# (two engines would rewrite each other's firewall rules; docker.sh refuses).
 # MAGNUM_DB_URL=sqlite:// runs Magnum on its embedded SQLite instead of MariaDB.
 set -euo pipefail
 
@@ -39,15 +43,29 @@ ks=$!
 "$LIB/services.sh" start "$LOCAL/services" rabbitmq >"$LOCAL/services.ready" 2>"$LOCAL/services.err" \
   && "$LIB/services.sh" start "$LOCAL/services" mariadb >>"$LOCAL/services.ready" 2>>"$LOCAL/services.err" &
 sv=$!
+# the nodes' Docker Engine with the node image (built once per recipe, cached outside the clone),
+# and the registry the nodes pull from
+("$LIB/docker.sh" start "$LOCAL/docker" && . "$LOCAL/docker/docker.env" && "$LIB/node-image.sh" load >"$LOCAL/node-image.ref") \
+  >"$LOCAL/docker.ready" 2>"$LOCAL/docker.err" &
+dk=$!
+"$LIB/registry.sh" start "$LOCAL/registry" >"$LOCAL/registry.ready" 2>"$LOCAL/registry.err" &
+rg=$!
 "$LIB/magnum.sh" build
 wait "$ks" || { tail -n 20 "$LOCAL/keystone.err" >&2; die "Keystone did not start; see $LOCAL/keystone/keystone.log"; }
 wait "$sv" || { tail -n 20 "$LOCAL/services.err" >&2; die "RabbitMQ or MariaDB did not start; see $LOCAL/services"; }
+wait "$dk" || { tail -n 20 "$LOCAL/docker.err" >&2; die "the nodes' Docker Engine or the node image failed; see $LOCAL/docker.err"; }
+wait "$rg" || { tail -n 20 "$LOCAL/registry.err" >&2; die "the registry did not start; see $LOCAL/registry.err"; }
 tail -n 1 "$LOCAL/keystone.ready"
 set -a
 # shellcheck disable=SC1091
 . "$LOCAL/keystone/keystone.env"
 # shellcheck disable=SC1091
 . "$LOCAL/services/services.env"
+# shellcheck disable=SC1091
+. "$LOCAL/docker/docker.env"
+# shellcheck disable=SC1091
+. "$LOCAL/registry/registry.env"
+MAGNUM_NODE_IMAGE=$(readf "$LOCAL/node-image.ref")
 set +a
 "$LIB/heat.sh" start "$LOCAL/heat" | tail -n 1
 export MAGNUM_TRANSPORT_URL=${RABBIT_URL/#amqp:/rabbit:}
@@ -68,4 +86,5 @@ log "  Keystone         $OS_AUTH_URL   (users admin, demo, alt_demo; password $M
 log "  magnum-api       $MAGNUM_API_URL   (log: $LOCAL/magnum/api.log)"
 log "  magnum-conductor log: $LOCAL/magnum/conductor.log"
 log "  Heat             http://$SERVICE_HOST:$HEAT_PORT/v1   (log: $LOCAL/heat/heat.log)"
+log "  nodes            Docker Engine $DOCKER_HOST, image $MAGNUM_NODE_IMAGE, registry $REGISTRY_URL"
 log "  source $LOCAL/openrc demo demo"

@@ -43,7 +43,7 @@ export MAGNUM_API_URL=http://$SERVICE_HOST:$MAGNUM_API_PORT/v1
 export STANDIN_IMAGE_URL=http://127.0.0.1:$STANDIN_IMAGE_PORT
 export STANDIN_COMPUTE_URL=http://127.0.0.1:$STANDIN_COMPUTE_PORT/v2.1
 export STANDIN_NETWORK_URL=http://127.0.0.1:$STANDIN_NETWORK_PORT
-export STANDIN_VOLUME_PORT=18776 STANDIN_LB_PORT=19876
+export STANDIN_VOLUME_PORT=18776 STANDIN_LB_PORT=19876 REGISTRY_PORT=${TEST_REGISTRY_PORT:-15050}
 export STANDIN_VOLUME_URL="http://127.0.0.1:$STANDIN_VOLUME_PORT/v3/\$(project_id)s"
 export STANDIN_LB_URL=http://127.0.0.1:$STANDIN_LB_PORT
 export KEYSTONE_TOKEN_PROVIDER=jws
@@ -56,6 +56,7 @@ stop_all() {
   # every node, network and volume the tests left goes with the engine
   "$LIB/docker.sh" purge "$DIR/docker" >/dev/null 2>&1 || true
   "$LIB/heat.sh" stop "$DIR/heat" >/dev/null 2>&1 || true
+  "$LIB/registry.sh" stop "$DIR/registry" >/dev/null 2>&1 || true
   "$LIB/keystone.sh" stop "$DIR/keystone" >/dev/null 2>&1 || true
   "$LIB/services.sh" stop "$DIR/services" rabbitmq >/dev/null 2>&1 || true
   "$LIB/services.sh" stop "$DIR/services" mariadb >/dev/null 2>&1 || true
@@ -71,6 +72,7 @@ KEYSTONE_WORKERS=${KEYSTONE_WORKERS:-2} "$LIB/keystone.sh" start "$DIR/keystone"
 "$LIB/pyclients.sh" "$DIR" >"$DIR/pyclients.out" 2>"$DIR/pyclients.err" & pids+=($!)
 "$ROOT/scripts/oslo-peer/venv.sh" "$DIR/venv-oslo" >"$DIR/oslo-peer.out" 2>"$DIR/oslo-peer.err" & pids+=($!)
 "$LIB/heat.sh" install "$DIR/heat" >"$DIR/heat-venv.out" 2>"$DIR/heat-venv.err" & pids+=($!)
+"$LIB/registry.sh" start "$DIR/registry" >"$DIR/registry.out" 2>"$DIR/registry.err" & pids+=($!)
 # the Docker Engine of the nodes, and the node image (built once per recipe, cached outside the clone)
 ("$LIB/docker.sh" start "$DIR/docker" && . "$DIR/docker/docker.env" && "$LIB/node-image.sh" load >"$DIR/node-image.ref") \
   >"$DIR/docker.out" 2>"$DIR/docker.err" & pids+=($!)
@@ -78,7 +80,7 @@ log "building (cargo build --workspace --all-targets)"
 cargo build --workspace --all-targets
 for p in "${pids[@]}"; do
   if ! wait "$p"; then
-    tail -n 30 "$DIR"/services.err "$DIR"/keystone.err "$DIR"/pyclients.err "$DIR"/oslo-peer.err "$DIR"/heat-venv.err "$DIR"/docker.err >&2 || true
+    tail -n 30 "$DIR"/services.err "$DIR"/keystone.err "$DIR"/pyclients.err "$DIR"/oslo-peer.err "$DIR"/heat-venv.err "$DIR"/docker.err "$DIR"/registry.err >&2 || true
     die "a dependency failed to start (logs above, and in $DIR)"
   fi
 done
@@ -91,6 +93,8 @@ set -a
 . "$DIR/pyclients.env"
 # shellcheck disable=SC1091
 . "$DIR/docker/docker.env"
+# shellcheck disable=SC1091
+. "$DIR/registry/registry.env"
 MAGNUM_NODE_IMAGE=$(readf "$DIR/node-image.ref")
 set +a
 [ -n "$MAGNUM_NODE_IMAGE" ] || die "no node image reference (see $DIR/docker.err)"

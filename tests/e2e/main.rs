@@ -13,3 +13,4 @@ mod day2;
 mod faults;
 mod legacy_cli;
 mod openstack_cli;
+mod swarm;

@@ -17,6 +17,10 @@ pub struct Api {
     pub magnum: String,
     /// The user's Heat endpoint (`…/v1/<project id>`).
     pub heat: String,
+    /// The user's Nova endpoint (`…/v2.1`).
+    pub nova: String,
+    /// The user's Neutron endpoint (without `/v2.0`).
+    pub neutron: String,
     /// The project id.
     pub project_id: String,
     /// The user id.
@@ -106,6 +110,8 @@ impl Api {
         Ok(Api {
             magnum: env.api_url.trim_end_matches('/').to_owned(),
             heat: endpoint("orchestration")?,
+            nova: endpoint("compute")?,
+            neutron: endpoint("network")?,
             keystone: env.auth_url.trim_end_matches('/').to_owned(),
             http,
             token,
@@ -120,21 +126,72 @@ impl Api {
         url: String,
         body: Option<Value>,
     ) -> Result<Answer> {
-        let mut req = self
-            .http
-            .request(method, &url)
-            .header("X-Auth-Token", &self.token)
-            .header("OpenStack-API-Version", "container-infra latest");
-        if let Some(b) = body {
-            req = req.json(&b);
+        let request = || {
+            let mut req = self
+                .http
+                .request(method.clone(), &url)
+                .header("X-Auth-Token", &self.token)
+                .header("OpenStack-API-Version", "container-infra latest");
+            if let Some(b) = &body {
+                req = req.json(b);
+            }
+            req
+        };
+        // A GET whose pooled connection the server closed as it was sent is sent again.
+        let resp = match request().send().await {
+            Err(e) if method == reqwest::Method::GET && (e.is_request() || e.is_connect()) => {
+                request().send().await
+            }
+            other => other,
         }
-        let resp = req.send().await.with_context(|| url.clone())?;
+        .with_context(|| url.clone())?;
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
         Ok(Answer {
             status,
             json: serde_json::from_str(&text).unwrap_or(Value::Null),
         })
+    }
+
+    /// GET on Nova (`path` from `/v2.1` on), at the latest microversion.
+    pub async fn nova_get(&self, path: &str) -> Result<Answer> {
+        self.send(reqwest::Method::GET, format!("{}{path}", self.nova), None)
+            .await
+    }
+
+    /// POST on Nova (a server action, …).
+    pub async fn nova_post(&self, path: &str, body: Value) -> Result<Answer> {
+        self.send(
+            reqwest::Method::POST,
+            format!("{}{path}", self.nova),
+            Some(body),
+        )
+        .await
+    }
+
+    /// GET on Neutron (`path` from `/v2.0` on).
+    pub async fn neutron_get(&self, path: &str) -> Result<Answer> {
+        self.send(
+            reqwest::Method::GET,
+            format!("{}/v2.0{path}", self.neutron),
+            None,
+        )
+        .await
+    }
+
+    /// The project's Nova servers whose names start with `prefix` (id, name, status).
+    pub async fn servers_named(&self, prefix: &str) -> Result<Vec<(String, String, String)>> {
+        let a = self.nova_get("/servers/detail").await?.expect(200)?;
+        Ok(a["servers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["name"].as_str().is_some_and(|n| n.starts_with(prefix)))
+            .map(|s| {
+                let f = |k: &str| s[k].as_str().unwrap_or_default().to_owned();
+                (f("id"), f("name"), f("status"))
+            })
+            .collect())
     }
 
     /// GET on Magnum (`path` from `/v1` on).
@@ -376,9 +433,9 @@ pub enum Driver {
 impl Driver {
     fn image_coe_network(self) -> (&'static str, &'static str, &'static str) {
         match self {
-            Driver::K8sFedoraCoreos => ("fedora-coreos-40", "kubernetes", "flannel"),
-            Driver::K8sFedoraAtomic => ("fedora-atomic-33", "kubernetes", "flannel"),
-            Driver::SwarmFedoraAtomic => ("fedora-atomic-33", "swarm-mode", "docker"),
+            Driver::K8sFedoraCoreos => ("debian-12-node-coreos", "kubernetes", "flannel"),
+            Driver::K8sFedoraAtomic => ("debian-12-node-atomic", "kubernetes", "flannel"),
+            Driver::SwarmFedoraAtomic => ("debian-12-node-atomic", "swarm-mode", "docker"),
         }
     }
 }

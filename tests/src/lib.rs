@@ -5,6 +5,7 @@
 pub mod api;
 pub mod control;
 pub mod kube_api;
+pub mod nodes;
 pub mod notifications;
 
 use std::process::{Command, Output};

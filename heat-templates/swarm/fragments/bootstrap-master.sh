@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a fragment of the user data after node-boot.sh, which reads MAGNUM_DONE
 # bootstrap-master.sh - a Swarm master, after node-boot.sh and docker-node.sh: the primary master
 # (IS_PRIMARY_MASTER) initialises the swarm, advertising its fixed address; the other masters
 # join it as managers.

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # a fragment of the user data after node-boot.sh, which reads MAGNUM_DONE
 # docker-node.sh - the part every Swarm node runs after node-boot.sh: the OpenStack CA, the node's
 # TLS certificate signed by the cluster CA through Magnum, Docker's storage (on the Cinder volume
 # when the cluster asks for one), and the Docker daemon with mutual TLS on $SWARM_PORT.

@@ -6,7 +6,6 @@ the tests do not use these: their Heat drives the local cloud (magnum-cloud-stan
 real resource types.
 
   Fake::Nova::Server            networks, addresses, first_address, name, instance_name, show, ...
-                                (fails to create in an availability zone other than `nova`)
   Fake::Neutron::Port           fixed_ips [{ip_address, subnet_id}], mac_address, network_id, ...
   Fake::Neutron::FloatingIP     floating_ip_address, fixed_ip_address, port_id
   Fake::Neutron::Net            name, status, subnets, mtu, ...
@@ -31,7 +30,6 @@ import os
 
 from oslo_utils import uuidutils
 
-from heat.common import exception
 from heat.db import api as db_api
 from heat.engine import resource
 from heat.engine.resources.openstack.heat import wait_condition_handle as real_wch
@@ -127,16 +125,6 @@ class FakePort(_Fake):
 class FakeServer(_Fake):
     properties_schema = dict(real_server.Server.properties_schema)
     attributes_schema = dict(real_server.Server.attributes_schema)
-    # The availability zones of this cloud (DevStack's one). Nova refuses the others, and Heat
-    # shows that as the server's failure: the tests use it for a failing stack.
-    ZONES = ('nova',)
-
-    def handle_create(self):
-        zone = self.properties.get('availability_zone')
-        if zone and zone not in self.ZONES:
-            raise exception.Error('The requested availability zone is not available (HTTP 400)')
-        super().handle_create()
-
     def describe(self):
         p = self.properties
         addresses, networks = {}, {}
