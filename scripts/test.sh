@@ -74,7 +74,9 @@ KEYSTONE_WORKERS=${KEYSTONE_WORKERS:-2} "$LIB/keystone.sh" start "$DIR/keystone"
 "$LIB/heat.sh" install "$DIR/heat" >"$DIR/heat-venv.out" 2>"$DIR/heat-venv.err" & pids+=($!)
 "$LIB/registry.sh" start "$DIR/registry" >"$DIR/registry.out" 2>"$DIR/registry.err" & pids+=($!)
 # the Docker Engine of the nodes, and the node image (built once per recipe, cached outside the clone)
-("$LIB/docker.sh" start "$DIR/docker" && . "$DIR/docker/docker.env" && "$LIB/node-image.sh" load >"$DIR/node-image.ref") \
+# (nothing of an earlier run's nodes is kept: the local cloud's records start afresh too)
+("$LIB/docker.sh" start "$DIR/docker" && "$LIB/docker.sh" clean "$DIR/docker" && . "$DIR/docker/docker.env" &&
+  "$LIB/node-image.sh" load >"$DIR/node-image.ref") \
   >"$DIR/docker.out" 2>"$DIR/docker.err" & pids+=($!)
 log "building (cargo build --workspace --all-targets)"
 cargo build --workspace --all-targets
@@ -118,6 +120,8 @@ log "dependencies ready after $(since "$t0")s"
 # 2. Static checks.
 log "cargo fmt --check"
 cargo fmt --all -- --check
+log "the node image's Ignition applier (python unittest)"
+python3 -m unittest discover -s "$ROOT/devstack/lib/node-image" 2>&1 | tail -n 1
 # clippy checks in a target directory of its own, alongside the tests (which mostly wait on
 # Heat's one busy core); its verdict is waited for at the end. At the lowest priority: at normal
 # priority it took a core from Heat for 13 minutes and slowed every Heat-bound test.

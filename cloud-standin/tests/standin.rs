@@ -154,6 +154,10 @@ impl Standin {
             "127.0.0.1:0",
             "--network-listen",
             "127.0.0.1:0",
+            "--volume-listen",
+            "127.0.0.1:0",
+            "--lb-listen",
+            "127.0.0.1:0",
         ])
         .args(["--keystone-url", keystone_url])
         .env("RUST_LOG", "warn")
@@ -541,10 +545,10 @@ async fn networks_and_subnets() {
     let nets = |q: &str| format!("{}/v2.0/networks{q}", standin.network);
     let (status, body) = get(&nets("?router:external=True"), t).await;
     assert_eq!(status, 200);
-    assert_eq!(
-        names(&body["networks"]),
-        ["public", "duplicate-net", "duplicate-net"]
-    );
+    let mut external = names(&body["networks"]);
+    external.sort_unstable();
+    // (Neutron promises no order)
+    assert_eq!(external, ["duplicate-net", "duplicate-net", "public"]);
     let (_, body) = get(&nets("?name=public&router:external=true"), t).await;
     assert_eq!(body["networks"][0]["id"], NET_PUBLIC);
     assert_eq!(body["networks"][0]["router:external"], true);
@@ -640,4 +644,234 @@ async fn magnum_cloud_client_reads_it() {
         .await
         .expect("subnets");
     assert_eq!(subnets[0].cidr, "10.0.0.0/24");
+}
+
+async fn send(
+    method: reqwest::Method,
+    url: &str,
+    token: &str,
+    body: Option<Value>,
+) -> (StatusCode, Value) {
+    let mut req = http().request(method, url).header("X-Auth-Token", token);
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("request");
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// The local cloud's Neutron without a Docker Engine: records, address management, project
+/// isolation and Neutron's answers (the engine side is exercised by the end-to-end tests).
+#[tokio::test]
+async fn neutron_records_addresses_and_projects() {
+    use reqwest::Method;
+    let Some(env) = keystone_env("neutron_records_addresses_and_projects") else {
+        return;
+    };
+    let (demo, _) = token(&env, &env.demo).await;
+    let (admin, _) = token(&env, &env.admin).await;
+    let standin = Standin::start(&env.auth_url, None).await;
+    let n = |path: &str| format!("{}/v2.0{path}", standin.network);
+
+    let (status, net) = send(
+        Method::POST,
+        &n("/networks"),
+        &demo,
+        Some(json!({"network": {"name": "bay-net"}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{net}");
+    let net_id = net["network"]["id"].as_str().unwrap().to_owned();
+    // 10.0.0.0/24 belongs to the shared `private` network: the subnet moves into the tenant pool
+    let (status, sub) = send(Method::POST, &n("/subnets"), &demo, Some(json!({"subnet": {
+        "network_id": net_id, "cidr": "10.0.0.0/24", "ip_version": 4, "dns_nameservers": ["8.8.8.8"]}}))).await;
+    assert_eq!(status, 201, "{sub}");
+    let cidr = sub["subnet"]["cidr"].as_str().unwrap().to_owned();
+    assert!(
+        cidr.starts_with("10.100.") && cidr.ends_with("/24"),
+        "{cidr}"
+    );
+    assert!(
+        sub["subnet"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("10.0.0.0/24")
+    );
+    let prefix = cidr.trim_end_matches(".0/24").to_owned();
+    assert_eq!(sub["subnet"]["gateway_ip"], format!("{prefix}.1"));
+    let sub_id = sub["subnet"]["id"].as_str().unwrap().to_owned();
+    // a second subnet on the same network is refused here
+    let (status, _) = send(
+        Method::POST,
+        &n("/subnets"),
+        &demo,
+        Some(json!({"subnet": {
+        "network_id": net_id, "cidr": "10.9.0.0/24", "ip_version": 4}})),
+    )
+    .await;
+    assert_eq!(status, 400);
+
+    // ports take addresses round robin, never the gateway; an address in use is a conflict
+    let ports_url = n("/ports");
+    let port = |body: Value| send(Method::POST, &ports_url, &demo, Some(json!({"port": body})));
+    let (_, p1) = port(json!({"network_id": net_id})).await;
+    let (_, p2) = port(json!({"network_id": net_id, "fixed_ips": [{"subnet_id": sub_id}]})).await;
+    assert_eq!(
+        p1["port"]["fixed_ips"][0]["ip_address"],
+        format!("{prefix}.2")
+    );
+    assert_eq!(
+        p2["port"]["fixed_ips"][0]["ip_address"],
+        format!("{prefix}.3")
+    );
+    assert_eq!(p1["port"]["status"], "DOWN");
+    assert_eq!(
+        p1["port"]["security_groups"].as_array().unwrap().len(),
+        1,
+        "the default group"
+    );
+    let (status, _) =
+        port(json!({"network_id": net_id, "fixed_ips": [{"ip_address": format!("{prefix}.3")}]}))
+            .await;
+    assert_eq!(status, 409);
+    let p1_id = p1["port"]["id"].as_str().unwrap().to_owned();
+    let (status, _) = send(Method::DELETE, &n(&format!("/ports/{p1_id}")), &demo, None).await;
+    assert_eq!(status, 204);
+    let (status, body) = get(&n(&format!("/ports/{p1_id}")), Some(&demo)).await;
+    assert_eq!(
+        (status, &body["NeutronError"]["type"]),
+        (StatusCode::NOT_FOUND, &json!("PortNotFound"))
+    );
+    // the released .2 is not handed out again at once
+    let (_, p3) = port(json!({"network_id": net_id})).await;
+    assert_eq!(
+        p3["port"]["fixed_ips"][0]["ip_address"],
+        format!("{prefix}.4")
+    );
+
+    // a floating IP from `public`, on a port; filters on device and address work
+    let p2_id = p2["port"]["id"].as_str().unwrap().to_owned();
+    let (status, fip) = send(
+        Method::POST,
+        &n("/floatingips"),
+        &demo,
+        Some(json!({"floatingip": {
+        "floating_network_id": NET_PUBLIC, "port_id": p2_id}})),
+    )
+    .await;
+    assert_eq!(status, 201, "{fip}");
+    assert!(
+        fip["floatingip"]["floating_ip_address"]
+            .as_str()
+            .unwrap()
+            .starts_with("172.24.4.")
+    );
+    assert_eq!(fip["floatingip"]["fixed_ip_address"], format!("{prefix}.3"));
+    let (_, found) = get(
+        &n(&format!("/floatingips?fixed_ip_address={prefix}.3")),
+        Some(&demo),
+    )
+    .await;
+    assert_eq!(found["floatingips"].as_array().unwrap().len(), 1);
+    let (status, _) = send(
+        Method::POST,
+        &n("/floatingips"),
+        &demo,
+        Some(json!({"floatingip": {
+        "floating_network_id": net_id}})),
+    )
+    .await;
+    assert_eq!(status, 404, "not an external network");
+
+    // a router's interface takes the subnet's gateway address
+    let (status, router) = send(
+        Method::POST,
+        &n("/routers"),
+        &demo,
+        Some(json!({"router": {
+        "name": "r", "external_gateway_info": {"network_id": NET_PUBLIC}}})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let r_id = router["router"]["id"].as_str().unwrap().to_owned();
+    let (status, iface) = send(
+        Method::PUT,
+        &n(&format!("/routers/{r_id}/add_router_interface")),
+        &demo,
+        Some(json!({"subnet_id": sub_id})),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, ports) = get(&n(&format!("/ports?device_id={r_id}")), Some(&demo)).await;
+    assert_eq!(ports["ports"][0]["id"], iface["port_id"]);
+    assert_eq!(
+        ports["ports"][0]["fixed_ips"][0]["ip_address"],
+        format!("{prefix}.1")
+    );
+
+    // security groups: Heat's bulk rule create, default egress rules
+    let (status, sg) = send(
+        Method::POST,
+        &n("/security-groups"),
+        &demo,
+        Some(json!({"security_group": {"name": "web"}})),
+    )
+    .await;
+    assert_eq!(status, 201);
+    let sg_id = sg["security_group"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        sg["security_group"]["security_group_rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let (status, rules) = send(Method::POST, &n("/security-group-rules"), &demo, Some(json!({"security_group_rules": [
+        {"security_group_id": sg_id, "direction": "ingress", "protocol": "tcp", "port_range_min": "22", "port_range_max": "22"},
+        {"security_group_id": sg_id, "direction": "ingress", "protocol": "icmp", "remote_group_id": null}]}))).await;
+    assert_eq!(status, 201, "{rules}");
+    assert_eq!(rules["security_group_rules"][0]["port_range_min"], 22);
+    let (_, shown) = get(&n(&format!("/security-groups/{sg_id}")), Some(&demo)).await;
+    assert_eq!(
+        shown["security_group"]["security_group_rules"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // another project sees none of it
+    let (status, _) = get(&n(&format!("/networks/{net_id}")), Some(&admin)).await;
+    assert_eq!(status, 404);
+    let (_, list) = get(&n("/ports"), Some(&admin)).await;
+    assert!(
+        list["ports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|p| p["network_id"] != net_id.as_str())
+    );
+
+    // a subnet with ports is in use; without a Docker Engine no server can be made
+    let (status, _) = send(
+        Method::DELETE,
+        &n(&format!("/subnets/{sub_id}")),
+        &demo,
+        None,
+    )
+    .await;
+    assert_eq!(status, 409);
+    let (status, body) = send(
+        Method::POST,
+        &format!("{}/servers", standin.compute),
+        &demo,
+        Some(json!({"server": {
+        "name": "x", "imageRef": FCOS, "flavorRef": "2", "networks": [{"uuid": net_id}]}})),
+    )
+    .await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.to_string().contains("Docker Engine"), "{body}");
+    standin.stop().await;
 }

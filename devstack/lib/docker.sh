@@ -6,6 +6,7 @@
 #   docker.sh start  DIR
 #   docker.sh stop   DIR     (DOCKER_PURGE=1: first remove every container, network and volume)
 #   docker.sh purge  DIR     (the same as DOCKER_PURGE=1 docker.sh stop DIR)
+#   docker.sh clean  DIR     (removes every container, network and volume; the engine keeps running)
 #   docker.sh status DIR     (one line; exit 0 iff the engine runs and answers, else 3)
 #
 # start: apt-get installs missing packages (docker.io with containerd and runc, iptables, curl),
@@ -61,11 +62,11 @@ MAGNUM_PROG=docker
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/common.sh"
 
-usage() { sed -n '6,9p' "$0" >&2; exit 2; }
+usage() { sed -n '6,10p' "$0" >&2; exit 2; }
 
 cmd=${1:-}; DIR=${2:-}
 if [ -z "$cmd" ] || [ -z "$DIR" ]; then usage; fi
-case $cmd in start|stop|purge|status) ;; *) usage ;; esac
+case $cmd in start|stop|purge|clean|status) ;; *) usage ;; esac
 if [ "$cmd" = purge ]; then cmd=stop; DOCKER_PURGE=1; fi
 
 if [ "$cmd" = start ]; then
@@ -195,11 +196,24 @@ write_env() {
   mv -f "$ENVFILE.tmp" "$ENVFILE"
 }
 
+# raise_sysctl KEY MIN: the kernel setting KEY at least MIN (it is left alone when higher).
+raise_sysctl() {
+  local now
+  now=$(sysctl -n "$1" 2>/dev/null) || { warn "cannot read $1"; return 0; }
+  [ "$now" -ge "$2" ] 2>/dev/null && return 0
+  sysctl -q -w "$1=$2" >/dev/null 2>&1 && log "$1: $now -> $2" || warn "could not raise $1 from $now to $2"
+}
+
 do_start() {
   local t0 pid others=()
   t0=$(now_us)
   [ ${#SOCK} -lt 108 ] || die "socket path $SOCK is ${#SOCK} bytes, unix sockets allow 107: use a shorter DIR"
   ensure_apt_packages docker.io iptables curl
+  # Every node runs systemd, which holds inotify instances and watches of the host's root user:
+  # Linux allows root 128 instances by default, and a few dozen nodes exhaust them ("Failed to
+  # allocate manager object: Too many open files" as a node boots).
+  raise_sysctl fs.inotify.max_user_instances 8192
+  raise_sysctl fs.inotify.max_user_watches 1048576
   if pid=$(owned_pid "$PIDFILE"); then
     wait_until docker "$PIDFILE" "$READY_TIMEOUT" ping_ok ||
       die "dockerd (pid $pid) runs from $DIR but its socket does not answer; see $DIR/server.log"
@@ -297,5 +311,8 @@ if [ "$cmd" != status ]; then lock_dir "$DIR"; fi
 case $cmd in
   start) do_start ;;
   stop) do_stop ;;
+  clean)
+    owned_pid "$PIDFILE" >/dev/null || die "the engine of $DIR does not run"
+    purge ;;
   status) do_status ;;
 esac

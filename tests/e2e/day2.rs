@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use magnum_tests::api::{Api, Driver};
 use magnum_tests::kube_api::{KubeApi, NODE};
+use magnum_tests::nodes::Engine;
 use magnum_tests::notifications::Listener;
 use magnum_tests::{Env, unique};
 use serde_json::{Value, json};
@@ -229,7 +230,40 @@ async fn kubernetes_cluster_second_day() {
             .contains("not accessible"),
         "{c}"
     );
-    let kube = KubeApi::start(addr, &cert_pem, &key_pem, &ca_pem).unwrap();
+    // The stand-in listens on this machine's services address; the master node forwards its
+    // port 6443 there (where kube-apiserver would listen), so the API address leads to it.
+    let service_host: IpAddr = std::env::var("SERVICE_HOST").unwrap().parse().unwrap();
+    let kube = KubeApi::start(
+        SocketAddr::new(service_host, 0),
+        &cert_pem,
+        &key_pem,
+        &ca_pem,
+    )
+    .unwrap();
+    let engine = Engine::get().unwrap();
+    let stack = api
+        .heat_get(&format!("/stacks/{stack_id}"))
+        .await
+        .unwrap()
+        .expect(200)
+        .unwrap();
+    let (master, _, _) = api
+        .servers_named(stack["stack"]["stack_name"].as_str().unwrap())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|(_, n, _)| n.contains("-master-"))
+        .unwrap();
+    engine
+        .docker(&[
+            "exec",
+            "-d",
+            &format!("nova-{master}"),
+            "socat",
+            "TCP-LISTEN:6443,fork,reuseaddr",
+            &format!("TCP:{}:{}", kube.addr().ip(), kube.addr().port()),
+        ])
+        .unwrap();
     let c = wait_cluster(&api, &uuid, "HEALTHY", |c| c["health_status"] == "HEALTHY").await;
     assert_eq!(c["health_status_reason"]["api"], "ok", "{c}");
     assert_eq!(

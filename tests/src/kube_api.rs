@@ -3,7 +3,10 @@
 //! certificates required and checked against that CA (as kube-apiserver does), answering
 //! `/healthz` and `/api/v1/nodes` with one node whose Ready condition the test sets.
 //!
-//! A stand-in because no Kubernetes runs here: the Heat-side servers are not machines.
+//! A stand-in because no Kubernetes runs on the nodes yet: they are real, but their Kubernetes
+//! bootstrap is the next step. It listens on this machine; the test forwards the master node's
+//! port 6443 to it (socat in the node), so the conductor reaches it at the cluster's
+//! `api_address` as it would reach kube-apiserver.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -23,6 +26,7 @@ pub const NODE: &str = "node-0";
 /// A running stand-in; stops when dropped.
 #[derive(Debug)]
 pub struct KubeApi {
+    addr: SocketAddr,
     ready: Arc<AtomicBool>,
     served: Arc<AtomicUsize>,
     stop: Arc<AtomicBool>,
@@ -63,6 +67,7 @@ impl KubeApi {
         let listener = TcpListener::bind(addr).with_context(|| format!("bind {addr}"))?;
         listener.set_nonblocking(true)?;
         let api = KubeApi {
+            addr: listener.local_addr()?,
             ready: Arc::new(AtomicBool::new(true)),
             served: Arc::new(AtomicUsize::new(0)),
             stop: Arc::new(AtomicBool::new(false)),
@@ -85,6 +90,11 @@ impl KubeApi {
             }
         });
         Ok(api)
+    }
+
+    /// Where it listens (port 0 at start picks a free one).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
     }
 
     /// Sets the node's Ready condition.

@@ -82,13 +82,25 @@ pub fn default_pool(net: Ipv4Net, gateway: Option<Ipv4Addr>) -> Vec<(Ipv4Addr, I
     }
 }
 
-/// The first address of `pools` that is not in `used`.
-pub fn next_free(pools: &[(Ipv4Addr, Ipv4Addr)], used: &BTreeSet<Ipv4Addr>) -> Option<Ipv4Addr> {
-    pools.iter().find_map(|(start, end)| {
-        (u32::from(*start)..=u32::from(*end))
-            .map(Ipv4Addr::from)
-            .find(|a| !used.contains(a))
-    })
+/// The first address of `pools` after `after` (round robin, wrapping to the start) that is not
+/// in `used`. Going round rather than taking the lowest free address keeps a just-released
+/// address from being handed out again at once, while the container that had it may still be
+/// on its way out.
+pub fn next_free(
+    pools: &[(Ipv4Addr, Ipv4Addr)],
+    used: &BTreeSet<Ipv4Addr>,
+    after: Option<Ipv4Addr>,
+) -> Option<Ipv4Addr> {
+    let all = || {
+        pools
+            .iter()
+            .flat_map(|(start, end)| (u32::from(*start)..=u32::from(*end)).map(Ipv4Addr::from))
+    };
+    let after = after.map_or(0, u32::from);
+    all()
+        .filter(|a| u32::from(*a) > after)
+        .chain(all())
+        .find(|a| !used.contains(a))
 }
 
 /// Whether `ip` lies in one of `pools`.
@@ -163,11 +175,23 @@ mod tests {
             vec![(Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 6))]
         );
         let used: BTreeSet<_> = [Ipv4Addr::new(10, 0, 0, 2), Ipv4Addr::new(10, 0, 0, 3)].into();
-        assert_eq!(next_free(&pools, &used), Some(Ipv4Addr::new(10, 0, 0, 4)));
+        assert_eq!(
+            next_free(&pools, &used, None),
+            Some(Ipv4Addr::new(10, 0, 0, 4))
+        );
+        // round robin: after .4 comes .5, after .6 the pool wraps to the first free one
+        assert_eq!(
+            next_free(&pools, &used, Some(Ipv4Addr::new(10, 0, 0, 4))),
+            Some(Ipv4Addr::new(10, 0, 0, 5))
+        );
+        assert_eq!(
+            next_free(&pools, &used, Some(Ipv4Addr::new(10, 0, 0, 6))),
+            Some(Ipv4Addr::new(10, 0, 0, 4))
+        );
         assert!(in_pools(&pools, Ipv4Addr::new(10, 0, 0, 6)));
         assert!(!in_pools(&pools, Ipv4Addr::new(10, 0, 0, 1)));
         let all: BTreeSet<_> = (2..=6).map(|i| Ipv4Addr::new(10, 0, 0, i)).collect();
-        assert_eq!(next_free(&pools, &all), None);
+        assert_eq!(next_free(&pools, &all, None), None);
     }
 
     #[test]

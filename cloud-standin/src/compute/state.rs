@@ -294,6 +294,8 @@ pub struct CloudState {
     pub pools: BTreeMap<String, Pool>,
     pub members: BTreeMap<String, Member>,
     pub health_monitors: BTreeMap<String, HealthMonitor>,
+    /// The last address handed out on each subnet (allocation goes round from there).
+    pub last_address: BTreeMap<String, Ipv4Addr>,
 }
 
 impl CloudState {
@@ -315,6 +317,21 @@ impl CloudState {
         let tmp = path.with_extension("tmp");
         std::fs::write(&tmp, serde_json::to_vec_pretty(self)?)?;
         std::fs::rename(tmp, path)
+    }
+
+    /// The next free address of `subnet_id`'s pools, going round from the last one handed out,
+    /// which it becomes.
+    pub fn take_address(
+        &mut self,
+        subnet_id: &str,
+        pools: &[(Ipv4Addr, Ipv4Addr)],
+        also_used: &[Ipv4Addr],
+    ) -> Option<Ipv4Addr> {
+        let mut used = self.used_addresses(subnet_id);
+        used.extend(also_used.iter().copied());
+        let a = super::ipam::next_free(pools, &used, self.last_address.get(subnet_id).copied())?;
+        self.last_address.insert(subnet_id.to_owned(), a);
+        Some(a)
     }
 
     /// Every address in use on `subnet_id`: its gateway, ports, and load balancer VIPs.

@@ -139,11 +139,13 @@ async fn create_fip(req: HttpRequest, cloud: CloudData, body: web::Json<Value>) 
                 }
                 a
             }
-            None => ipam::next_free(&sub.allocation_pools, &used).ok_or_else(|| {
-                CloudError::Conflict(format!(
-                    "No more IP addresses available on network {net_id}."
-                ))
-            })?,
+            None => s
+                .take_address(&subnet_id, &sub.allocation_pools, &[])
+                .ok_or_else(|| {
+                    CloudError::Conflict(format!(
+                        "No more IP addresses available on network {net_id}."
+                    ))
+                })?,
         };
         let port_id = text(m, "port_id");
         let fixed = match &port_id {

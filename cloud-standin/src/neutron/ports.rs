@@ -76,14 +76,14 @@ async fn show_port(
 /// The addresses a port asks for: `fixed_ips: [{subnet_id?, ip_address?}]`, or one address on
 /// the network's subnet.
 fn allocate(
-    s: &CloudState,
+    s: &mut CloudState,
     network_id: &str,
     wanted: Option<&Vec<Value>>,
 ) -> Result<Vec<(String, Ipv4Addr)>, CloudError> {
-    let net = s
-        .networks
-        .get(network_id)
-        .ok_or_else(|| CloudError::NotFound(format!("Network {network_id} could not be found.")))?;
+    let net =
+        s.networks.get(network_id).cloned().ok_or_else(|| {
+            CloudError::NotFound(format!("Network {network_id} could not be found."))
+        })?;
     let default_subnet = || {
         net.subnets.first().cloned().ok_or_else(|| {
             CloudError::BadRequest(format!(
@@ -135,6 +135,7 @@ fn allocate(
             .subnets
             .get(&subnet_id)
             .filter(|x| x.network_id == network_id)
+            .cloned()
             .ok_or_else(|| {
                 CloudError::BadRequest(format!(
                     "Subnet {subnet_id} is not on network {network_id}."
@@ -163,11 +164,17 @@ fn allocate(
                 }
                 ip
             }
-            None => ipam::next_free(&sub.allocation_pools, &used).ok_or_else(|| {
-                CloudError::Conflict(format!(
-                    "No more IP addresses available on network {network_id}."
-                ))
-            })?,
+            None => s
+                .take_address(
+                    &subnet_id,
+                    &sub.allocation_pools,
+                    &used.iter().copied().collect::<Vec<_>>(),
+                )
+                .ok_or_else(|| {
+                    CloudError::Conflict(format!(
+                        "No more IP addresses available on network {network_id}."
+                    ))
+                })?,
         };
         out.push((subnet_id, addr));
     }
