@@ -1,14 +1,18 @@
 #!/usr/bin/env bash
-# devstack/quickstart.sh - the main job: the local stack (devstack/local-up.sh), then a baymodel and
-# a bay, made as a user would with the legacy `magnum` client (python-magnumclient from PyPI):
-#   magnum baymodel-create --name k8s --coe kubernetes --image-id fedora-coreos-40 ...
+# devstack/quickstart.sh - the main job: the local stack (devstack/local-up.sh), then bays made as
+# a user would with the legacy `magnum` client (python-magnumclient from PyPI), on real nodes
+# (system containers of the local cloud, booted from the Debian node image by cloud-init):
+#   magnum baymodel-create --name k8s --coe kubernetes --image-id debian-12-node-coreos ...
 #   magnum bay-create --name k8s-bay-HHMMSS --baymodel k8s --node-count 3
-# then waits until the bay is CREATE_COMPLETE (magnum-conductor drives a real Heat; servers,
-# ports and load balancers are Heat-side stand-ins with plausible addresses) and shows it: its
-# api_address and three node_addresses.
-#   --tour   also scales the bay to 5 nodes, back to 2 removing a named node (by server id, with
-#            `openstack coe cluster resize --nodes-to-remove`), and deletes it: the README's quick
-#            start, step by step.
+#   magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic ...
+#   magnum bay-create --name swarm-bay-HHMMSS --baymodel swarm --node-count 2
+# waits until each is CREATE_COMPLETE and shows it; then, as a user of the Swarm bay would:
+#   eval $(openstack coe cluster config swarm-bay-... --use-certificate --output-certs)
+#   docker node ls; docker service create --replicas 3 ... (an image from the local registry)
+# (the Kubernetes bay's nodes boot and signal for real; Kubernetes itself on them is the next step).
+#   --tour   also scales the Kubernetes bay to 5 nodes, back to 2 removing a named node (its Nova
+#            server id, with `openstack coe cluster resize --nodes-to-remove`), and deletes both
+#            bays: the README's quick start, step by step.
 # Knobs: QUICKSTART_TIMEOUT (seconds per wait, default 600).
 set -euo pipefail
 
@@ -18,11 +22,13 @@ tour=0
 for arg in "$@"; do
   case $arg in
     --tour) tour=1 ;;
-    -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,17p' "$0"; exit 0 ;;
     *) echo "quickstart: unknown argument $arg (see --help)" >&2; exit 2 ;;
   esac
 done
 "$ROOT/devstack/local-up.sh"
+# shellcheck disable=SC1091
+. "$LOCAL/registry/registry.env"
 "$ROOT/devstack/lib/pyclients.sh" "$LOCAL" >/dev/null
 # shellcheck disable=SC1091
 . "$LOCAL/pyclients.env"
@@ -46,9 +52,9 @@ wait_status() {
   done
 }
 
-echo "+ magnum baymodel-create --name k8s --coe kubernetes --image-id fedora-coreos-40 ..."
+echo "+ magnum baymodel-create --name k8s --coe kubernetes --image-id debian-12-node-coreos ..."
 if ! magnum baymodel-show k8s >/dev/null 2>&1; then
-  magnum baymodel-create --name k8s --coe kubernetes --image-id fedora-coreos-40 --keypair-id default \
+  magnum baymodel-create --name k8s --coe kubernetes --image-id debian-12-node-coreos --keypair-id default \
     --external-network-id public --flavor-id m1.small --master-flavor-id m1.medium \
     --docker-volume-size 5 --network-driver flannel --dns-nameserver 8.8.8.8
 fi
@@ -59,33 +65,63 @@ wait_status "$bay" CREATE_COMPLETE
 echo "+ magnum bay-show $bay"
 magnum bay-show "$bay"
 
+echo "+ magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic ... --insecure-registry $REGISTRY_URL"
+if ! magnum baymodel-show swarm >/dev/null 2>&1; then
+  magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic --keypair-id default \
+    --external-network-id public --flavor-id m1.small --master-flavor-id m1.small \
+    --docker-volume-size 1 --insecure-registry "$REGISTRY_URL" >/dev/null
+fi
+swarm=swarm-bay-$(date +%H%M%S)
+echo "+ magnum bay-create --name $swarm --baymodel swarm --node-count 2"
+magnum bay-create --name "$swarm" --baymodel swarm --node-count 2
+wait_status "$swarm" CREATE_COMPLETE
+certs=$LOCAL/bays/$swarm
+mkdir -p "$certs"
+echo "+ eval \$(openstack coe cluster config $swarm --dir $certs --use-certificate --output-certs)"
+eval "$(openstack coe cluster config "$swarm" --dir "$certs" --use-certificate --output-certs --force)"
+echo "+ docker node ls"
+docker node ls
+echo "+ docker service create --name web --replicas 3 $REGISTRY_URL/magnum/probe:1 httpd -f -p 8080"
+docker service create --detach=false --quiet --name web --replicas 3 "$REGISTRY_URL/magnum/probe:1" httpd -f -p 8080
+echo "+ docker service ps web"
+docker service ps web
+unset DOCKER_HOST DOCKER_CERT_PATH DOCKER_TLS_VERIFY
+
 if [ "$tour" = 1 ]; then
   echo "+ magnum bay-update $bay replace node_count=5"
   magnum bay-update "$bay" replace node_count=5 >/dev/null
   wait_status "$bay" UPDATE_COMPLETE
   echo "  node_addresses: $(field "$bay" node_addresses)"
-  # A node's server id, as `openstack server list` would show it on a real cloud: here the servers
-  # live only in Heat, so ask Heat for the first worker's.
+  # A node's server id, as Nova lists it (the bay's workers are named <stack>-node-<n>)
   stack=$(field "$bay" stack_id)
   node=$("$ROOT/devstack/lib/heat-servers.sh" "$stack" kube_minion | head -n 1)
+  echo "+ openstack server list --name '-node-' (the bay's workers)"
+  openstack server list --name "-node-" -c ID -c Name -c Status -c Networks
   echo "+ openstack coe cluster resize $bay 2 --nodes-to-remove $node"
   openstack coe cluster resize "$bay" 2 --nodes-to-remove "$node"
   wait_status "$bay" UPDATE_COMPLETE
   echo "  node_addresses: $(field "$bay" node_addresses)"
-  echo "+ magnum bay-delete $bay"
-  magnum bay-delete "$bay"
-  t0=$SECONDS
-  while magnum bay-show "$bay" >/dev/null 2>&1; do
-    ((SECONDS - t0 < TIMEOUT)) || { echo "  $bay: not deleted after ${TIMEOUT}s" >&2; exit 1; }
-    sleep 3
+  for b in "$bay" "$swarm"; do
+    echo "+ magnum bay-delete $b"
+    magnum bay-delete "$b"
   done
-  echo "  $bay: deleted after $((SECONDS - t0))s"
+  for b in "$bay" "$swarm"; do
+    t0=$SECONDS
+    while magnum bay-show "$b" >/dev/null 2>&1; do
+      ((SECONDS - t0 < TIMEOUT)) || { echo "  $b: not deleted after ${TIMEOUT}s" >&2; exit 1; }
+      sleep 3
+    done
+    echo "  $b: deleted after $((SECONDS - t0))s (its nodes, networks and volumes are gone)"
+  done
 fi
 cat <<NOTE
 
-The bay is built by magnum-conductor through Heat (its servers are Heat-side stand-ins). Try:
+The bays are built by magnum-conductor through Heat on real nodes (system containers of the local
+cloud). Try:
   source $LOCAL/openrc demo demo
   openstack coe cluster list
-  openstack coe cluster show $bay
+  openstack server list                      (the nodes, as Nova shows them)
+  eval \$(openstack coe cluster config $swarm --dir $certs --use-certificate --output-certs --force)
+  docker node ls
   ./devstack/quickstart.sh --tour     (scale to 5, back to 2 removing a named node, delete)
 NOTE
