@@ -7,6 +7,8 @@
 use std::time::Duration;
 
 use magnum_common::db::models::cluster::Cluster;
+use magnum_common::ids::is_uuid_like;
+use magnum_common::openstack::cloud::CloudClient;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -222,6 +224,60 @@ fn percent_encode(s: &str) -> String {
 /// A host name as Nova makes it from a server name.
 pub fn hostname_of(server_name: &str) -> String {
     server_name.to_ascii_lowercase()
+}
+
+/// The host names of the nodes a resize removes: `nodes_to_remove` holds Nova server ids (their
+/// names are looked up), member indices of the stack's node group (`<stack>-node-<index>`), or
+/// server names.
+pub async fn hostnames_to_remove(
+    svc: &Services,
+    session: &crate::services::ClusterSession,
+    stack_name: &str,
+    to_remove: &[String],
+) -> Vec<String> {
+    let catalog = &session.token.info.catalog;
+    let cloud = CloudClient::new(&svc.http, catalog, &session.token.token, &svc.endpoints);
+    let mut out = Vec::new();
+    for entry in to_remove {
+        let name = if is_uuid_like(entry) {
+            match cloud.server(entry).await {
+                Ok(Some(s)) => s.name,
+                Ok(None) => continue,
+                Err(e) => {
+                    tracing::warn!(server = %entry, error = %e, "could not look the server up to drain it");
+                    continue;
+                }
+            }
+        } else if entry.chars().all(|c| c.is_ascii_digit()) {
+            format!("{stack_name}-node-{entry}")
+        } else {
+            entry.clone()
+        };
+        out.push(hostname_of(&name));
+    }
+    out
+}
+
+/// The host names of every node of a stack (its servers are named `<stack>-…`).
+pub async fn stack_hostnames(
+    svc: &Services,
+    session: &crate::services::ClusterSession,
+    stack_name: &str,
+) -> Vec<String> {
+    let catalog = &session.token.info.catalog;
+    let cloud = CloudClient::new(&svc.http, catalog, &session.token.token, &svc.endpoints);
+    let prefix = format!("{stack_name}-");
+    match cloud.servers(&[]).await {
+        Ok(servers) => servers
+            .into_iter()
+            .filter(|s| s.name.starts_with(&prefix))
+            .map(|s| hostname_of(&s.name))
+            .collect(),
+        Err(e) => {
+            tracing::warn!(stack = stack_name, error = %e, "could not list the stack's servers to drain them");
+            Vec::new()
+        }
+    }
 }
 
 /// Takes the nodes named `hostnames` out of the swarm before their servers go: each is drained

@@ -101,7 +101,11 @@ docker_storage() {
 configure_docker() {
   local tls=true labels
   case ${TLS_DISABLED:-false} in [Tt]rue) tls=false ;; esac
-  labels=$(python3 -c 'import json, sys; print(json.dumps([l for l in sys.argv[1:] if not l.endswith("=")]))' \
+  # the engine's labels: the node's place in the cluster, and its node group's node_labels
+  labels=$(python3 -c 'import json, os, sys
+extra = json.loads(os.environ.get("NODE_LABELS") or "{}")
+own = [l for l in sys.argv[1:] if not l.endswith("=")]
+print(json.dumps(own + ["%s=%s" % (k, v) for k, v in sorted(extra.items())]))' \
     "magnum.cluster=$CLUSTER_UUID" "magnum.role=${NODEGROUP_ROLE:-}" "magnum.nodegroup=${NODEGROUP_NAME:-}")
   step "configuring Docker (TLS $tls, storage ${DOCKER_STORAGE_DRIVER:-overlay2})"
   mkdir -p /etc/docker /etc/systemd/system/docker.service.d

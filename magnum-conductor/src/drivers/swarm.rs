@@ -117,6 +117,10 @@ pub(crate) fn parameters(
     p.set_some("insecure_registry_url", ct.insecure_registry.clone());
     p.set("master_nodegroup_name", inputs.master.name.as_str());
     p.set("worker_nodegroup_name", worker.name.as_str());
+    p.set(
+        "node_labels",
+        serde_json::to_string(&worker.node_labels.0).unwrap_or_else(|_| "{}".to_owned()),
+    );
 
     let master = inputs.master;
     p.set_some(

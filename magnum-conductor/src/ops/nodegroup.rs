@@ -205,6 +205,15 @@ pub async fn delete(svc: &Services, op: &mut Op) -> Result<(), OpError> {
     let mut gone = true;
     if let Some(id) = ng.stack_id.as_deref() {
         let session = svc.session(&l.cluster).await?;
+        // a Swarm group's nodes leave the swarm first (drained), as a resize's do
+        if l.template.coe.is_swarm() && !op.progress.contains_key("drained") {
+            if let Some(stack) = super::stack_by_id(&session.heat, id).await? {
+                let hostnames = crate::swarm::stack_hostnames(svc, &session, &stack.name).await;
+                crate::swarm::remove_nodes(svc, &l.cluster, &hostnames).await;
+            }
+            op.progress.insert("drained".into(), true.into());
+            super::set_progress(svc, op).await?;
+        }
         gone = !delete_listed_stack(&session.heat, id).await?;
     }
     let ng_id = ng.id;

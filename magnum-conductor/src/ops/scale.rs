@@ -7,8 +7,6 @@
 //! change), so a retry after a crash needs no bookkeeping.
 
 use magnum_common::db::models::changes::{self, ClusterChange, NodeGroupChange};
-use magnum_common::ids::is_uuid_like;
-use magnum_common::openstack::cloud::CloudClient;
 use magnum_common::openstack::heat::StackPatch;
 use magnum_common::status::ClusterStatus;
 
@@ -56,7 +54,8 @@ pub async fn run(svc: &Services, op: &mut Op) -> Result<(), OpError> {
         super::set_progress(svc, op).await?;
     }
     if l.template.coe.is_swarm() && !to_remove.is_empty() && !op.progress.contains_key("drained") {
-        let hostnames = swarm_hostnames(svc, &session, &stack.name, &to_remove).await;
+        let hostnames =
+            crate::swarm::hostnames_to_remove(svc, &session, &stack.name, &to_remove).await;
         crate::swarm::remove_nodes(svc, &l.cluster, &hostnames).await;
         op.progress.insert("drained".into(), true.into());
         super::set_progress(svc, op).await?;
@@ -78,38 +77,6 @@ pub async fn run(svc: &Services, op: &mut Op) -> Result<(), OpError> {
         .await?;
     tracing::info!(cluster = %l.cluster.uuid, nodegroup = %ng.name, node_count, "stack scaling");
     Ok(())
-}
-
-/// The host names of the nodes a resize removes: `nodes_to_remove` holds Nova server ids (their
-/// names are looked up), member indices of the stack's node group (`<stack>-node-<index>`), or
-/// server names.
-async fn swarm_hostnames(
-    svc: &Services,
-    session: &crate::services::ClusterSession,
-    stack_name: &str,
-    to_remove: &[String],
-) -> Vec<String> {
-    let catalog = &session.token.info.catalog;
-    let cloud = CloudClient::new(&svc.http, catalog, &session.token.token, &svc.endpoints);
-    let mut out = Vec::new();
-    for entry in to_remove {
-        let name = if is_uuid_like(entry) {
-            match cloud.server(entry).await {
-                Ok(Some(s)) => s.name,
-                Ok(None) => continue,
-                Err(e) => {
-                    tracing::warn!(server = %entry, error = %e, "could not look the server up to drain it");
-                    continue;
-                }
-            }
-        } else if entry.chars().all(|c| c.is_ascii_digit()) {
-            format!("{stack_name}-node-{entry}")
-        } else {
-            entry.clone()
-        };
-        out.push(crate::swarm::hostname_of(&name));
-    }
-    out
 }
 
 /// UPDATE_FAILED for the cluster and the group, whose node_count goes back.
