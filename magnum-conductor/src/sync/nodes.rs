@@ -7,7 +7,7 @@
 
 use std::collections::HashMap;
 
-use magnum_common::db::models::changes::{self, ClusterChange};
+use magnum_common::db::models::changes::{self, ClusterChange, NodeGroupChange};
 use magnum_common::db::models::cluster::Cluster;
 use magnum_common::db::models::nodegroup::NodeGroup;
 use magnum_common::openstack::cloud::{CloudClient, Server};
@@ -125,6 +125,14 @@ pub async fn check(
                     .any(|n| s.name.starts_with(&format!("{n}-")))
         });
         let Some(node) = dead_node else { continue };
+        // a node of a non-default group's stack fails that group too
+        let owner = groups.get(&c.uuid).into_iter().flatten().find(|g| {
+            !g.is_default
+                && g.stack_id
+                    .as_ref()
+                    .and_then(|id| stacks.get(id))
+                    .is_some_and(|s| node.name.starts_with(&format!("{}-", s.stack_name)))
+        });
         let console = match cloud.console_output(&node.id, CONSOLE_LINES).await {
             Ok(Some(out)) => console_tail(&out),
             Ok(None) => String::new(),
@@ -142,7 +150,7 @@ pub async fn check(
                 &console
             }
         );
-        if fail(svc, c, &reason).await? {
+        if fail(svc, c, owner, &reason).await? {
             failed += 1;
             // Heat would wait for the node's signal until the stack times out
             for id in c.stack_id.iter().chain(
@@ -168,11 +176,27 @@ pub async fn check(
     Ok(failed)
 }
 
-/// The cluster and its groups FAILED with `reason` (unless the cluster changed meanwhile).
-async fn fail(svc: &Services, c: &Cluster, reason: &str) -> Result<bool, OpError> {
+/// The group's own failed status, when it is in progress.
+fn group_failed_status(g: &NodeGroup) -> Option<ClusterStatus> {
+    match g.status {
+        ClusterStatus::CreateInProgress => Some(ClusterStatus::CreateFailed),
+        ClusterStatus::UpdateInProgress => Some(ClusterStatus::UpdateFailed),
+        _ => None,
+    }
+}
+
+/// The cluster, its default groups and the group `owner` of the dead node FAILED with
+/// `reason` (unless the cluster changed meanwhile).
+async fn fail(
+    svc: &Services,
+    c: &Cluster,
+    owner: Option<&NodeGroup>,
+    reason: &str,
+) -> Result<bool, OpError> {
     let Some(status) = failed_status(c) else {
         return Ok(false);
     };
+    let owner = owner.and_then(|g| group_failed_status(g).map(|s| (g.uuid, s)));
     let (uuid, read_at, r) = (c.uuid, c.updated_at, reason.to_owned());
     let applied = svc
         .db
@@ -184,7 +208,14 @@ async fn fail(svc: &Services, c: &Cluster, reason: &str) -> Result<bool, OpError
                 if !changes::update_cluster_if_unchanged(tx, uuid, read_at, change)? {
                     return Ok(false);
                 }
-                crate::ops::set_groups_status(tx, uuid, status, Some(r))?;
+                crate::ops::set_groups_status(tx, uuid, status, Some(r.clone()))?;
+                if let Some((ng, ng_status)) = owner {
+                    changes::update_nodegroup(
+                        tx,
+                        ng,
+                        NodeGroupChange::new().status(ng_status, Some(r)),
+                    )?;
+                }
                 Ok::<bool, OpError>(true)
             })
         })
