@@ -233,7 +233,9 @@ async fn local_cloud(args: &Args) -> anyhow::Result<compute::Cloud> {
             "the Docker Engine at {docker_host} has no image {image}: run devstack/lib/node-image.sh load"
         );
     }
+    let cpus = docker.cpus().await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let engine = compute::Engine {
+        cpus,
         docker,
         dirs: compute::host::HostDirs::prepare(&dir).map_err(anyhow::Error::msg)?,
         dns: args.node_dns,

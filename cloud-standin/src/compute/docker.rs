@@ -163,6 +163,12 @@ impl Docker {
         }
     }
 
+    /// The engine's CPU count (`GET /info`, `NCPU`).
+    pub async fn cpus(&self) -> Result<u64, DockerError> {
+        let info = self.json(Method::GET, "/info", None, &[]).await?;
+        Ok(info["NCPU"].as_u64().unwrap_or(1).max(1))
+    }
+
     /// Whether the engine has the image `reference`.
     pub async fn has_image(&self, reference: &str) -> Result<bool, DockerError> {
         let path = format!("/images/{}/json", urlencode(reference));

@@ -43,6 +43,9 @@ pub struct Engine {
     pub dns: Ipv4Addr,
     pub tenant_pool: Ipv4Net,
     pub balancer: balancer::Balancer,
+    /// The engine's CPUs: a flavor with more vCPUs shares them all (overcommit, as Nova's
+    /// `cpu_allocation_ratio` allows) instead of failing the build.
+    pub cpus: u64,
 }
 
 /// The local cloud: its records and, when configured, its engine.

@@ -200,7 +200,7 @@ async fn try_build(cloud: &Cloud, engine: &Engine, b: &Build) -> Result<(), Clou
             ],
             "Mounts": [{"Type": "volume", "Source": disk, "Target": "/var/lib/docker"}],
             "Memory": flavor["ram"].as_u64().unwrap_or(2048) * 1024 * 1024,
-            "NanoCpus": flavor["vcpus"].as_u64().unwrap_or(1) * 1_000_000_000,
+            "NanoCpus": flavor["vcpus"].as_u64().unwrap_or(1).clamp(1, engine.cpus) * 1_000_000_000,
             "Dns": [engine.dns.to_string()],
             "RestartPolicy": {"Name": "no"},
             "LogConfig": {"Type": "json-file", "Config": {"max-size": "1m", "max-file": "2"}},
