@@ -14,3 +14,4 @@ mod faults;
 mod legacy_cli;
 mod openstack_cli;
 mod swarm;
+mod swarm_faults;
