@@ -195,15 +195,15 @@ pub async fn delete_and_wait(client: &HeatClient, stack: &StackRef) {
     }
 }
 
-/// A one-server template (fast; used where the template does not matter).
+/// A one-network template (fast; used where the template does not matter).
 pub fn tiny_template() -> String {
     json!({
         "heat_template_version": "queens",
         "parameters": {"count": {"type": "number", "default": 1}},
         "resources": {"group": {"type": "OS::Heat::ResourceGroup", "properties": {
             "count": {"get_param": "count"},
-            "resource_def": {"type": "OS::Nova::Server", "properties": {"image": "fedora", "flavor": "m1.small"}}}}},
-        "outputs": {"addresses": {"value": {"get_attr": ["group", "first_address"]}}}
+            "resource_def": {"type": "OS::Neutron::Net", "properties": {"name": "tiny-%index%"}}}}},
+        "outputs": {"networks": {"value": {"get_attr": ["group", "refs"]}}}
     })
     .to_string()
 }

@@ -1,6 +1,8 @@
 //! The templates of the stack tests: a small cluster in Magnum's shape (load
-//! balancer, network, wait condition, a ResourceGroup of nodes with ports,
-//! floating IPs, volumes, pool members and software deployments).
+//! balancer, network, security group, a ResourceGroup of nodes with ports,
+//! floating IPs, volumes and pool members), in the local cloud. The nodes have
+//! no servers: booting real nodes is the end-to-end tests' business, and these
+//! tests are about the Heat client.
 
 use std::collections::BTreeMap;
 
@@ -21,9 +23,6 @@ resources:
   secgroup_rule:
     type: OS::Neutron::SecurityGroupRule
     properties: {security_group: {get_resource: secgroup}, protocol: tcp, port_range_min: 22, port_range_max: 22}
-  server_group:
-    type: OS::Nova::ServerGroup
-    properties: {policies: [soft-anti-affinity]}
   network:
     type: network.yaml
   api_lb:
@@ -41,11 +40,6 @@ resources:
   api_fip:
     type: OS::Neutron::FloatingIP
     properties: {floating_network: public, port_id: {get_attr: [api_lb, vip_port_id]}}
-  wait_handle:
-    type: OS::Heat::WaitConditionHandle
-  wait_condition:
-    type: OS::Heat::WaitCondition
-    properties: {handle: {get_resource: wait_handle}, timeout: 6000}
   nodes:
     type: OS::Heat::ResourceGroup
     properties:
@@ -57,16 +51,14 @@ resources:
           name: {list_join: ['-', ['node', '%index%']]}
           secgroup: {get_resource: secgroup}
           network: {get_attr: [network, fixed_network]}
-          server_group: {get_resource: server_group}
           pool: {get_resource: pool}
-          signal: {get_attr: [wait_handle, curl_cli]}
 outputs:
   api_address: {value: {get_attr: [api_lb, vip_address]}}
   api_port_id: {value: {get_attr: [api_lb, vip_port_id]}}
   api_floating_address: {value: {get_attr: [api_fip, floating_ip_address]}}
   node_ips: {value: {get_attr: [nodes, node_ip]}}
   node_external_ips: {value: {get_attr: [nodes, node_external_ip]}}
-  node_networks: {value: {get_attr: [nodes, networks]}}
+  node_fixed_ips: {value: {get_attr: [nodes, fixed_ips]}}
   first_node_ip: {value: {get_attr: [nodes, resource.0.node_ip]}}
   fixed_network: {value: {get_attr: [network, fixed_network]}}
   fixed_subnet_cidr: {value: {get_attr: [network, fixed_subnet_cidr]}}
@@ -81,7 +73,7 @@ resources:
     properties: {name: private}
   private_subnet:
     type: OS::Neutron::Subnet
-    properties: {cidr: 10.0.0.0/24, network: {get_resource: private_network}, dns_nameservers: [8.8.8.8]}
+    properties: {cidr: 10.0.0.0/24, network: {get_resource: private_network}}
   router:
     type: OS::Neutron::Router
     properties: {external_gateway_info: {network: public}}
@@ -100,50 +92,28 @@ parameters:
   name: {type: string}
   secgroup: {type: string}
   network: {type: string}
-  server_group: {type: string}
   pool: {type: string}
-  signal: {type: string}
 resources:
   port:
     type: OS::Neutron::Port
     properties:
+      name: {get_param: name}
       network: {get_param: network}
       security_groups: [{get_param: secgroup}]
-  server:
-    type: OS::Nova::Server
-    properties:
-      name: {get_param: name}
-      image: fedora-coreos-40
-      flavor: m1.small
-      user_data_format: SOFTWARE_CONFIG
-      software_config_transport: POLL_SERVER_HEAT
-      networks: [{port: {get_resource: port}}]
-      scheduler_hints: {group: {get_param: server_group}}
   floating:
     type: OS::Neutron::FloatingIP
     properties: {floating_network: public, port_id: {get_resource: port}}
   volume:
     type: OS::Cinder::Volume
-    properties: {size: 10}
-  volume_attachment:
-    type: OS::Cinder::VolumeAttachment
-    properties: {instance_uuid: {get_resource: server}, volume_id: {get_resource: volume}}
+    properties: {size: 1}
   member:
     type: OS::Octavia::PoolMember
     properties: {pool: {get_param: pool}, address: {get_attr: [port, fixed_ips, 0, ip_address]}, protocol_port: 6443}
-  config:
-    type: OS::Heat::SoftwareConfig
-    properties:
-      group: script
-      config: {str_replace: {template: "#!/bin/sh\nSIGNAL\n", params: {SIGNAL: {get_param: signal}}}}
-  deployment:
-    type: OS::Heat::SoftwareDeployment
-    properties: {config: {get_resource: config}, server: {get_resource: server}, signal_transport: HEAT_SIGNAL}
 outputs:
   node_ip: {value: {get_attr: [port, fixed_ips, 0, ip_address]}}
   node_external_ip: {value: {get_attr: [floating, floating_ip_address]}}
-  networks: {value: {get_attr: [server, networks]}}
-  OS::stack_id: {value: {get_resource: server}}
+  fixed_ips: {value: {get_attr: [port, fixed_ips]}}
+  OS::stack_id: {value: {get_resource: port}}
 "##;
 
 /// A create request for the cluster template with `nodes` nodes.
