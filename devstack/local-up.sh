@@ -23,7 +23,6 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 LIB=$ROOT/devstack/lib
 LOCAL=${MAGNUM_LOCAL_DIR:-$ROOT/.local}
 mkdir -p "$LOCAL"
-MAGNUM_PROG=local-up
 # shellcheck source=lib/common.sh
 . "$LIB/common.sh"
 

@@ -14,6 +14,7 @@ ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 LIB=$ROOT/devstack/lib
 DIR=${MAGNUM_BENCH_DIR:-$ROOT/.local/bench}
 mkdir -p "$DIR"; DIR=$(cd "$DIR" && pwd)
+# shellcheck disable=SC2034 # the log prefix, read by devstack/lib/common.sh
 MAGNUM_PROG=bench
 # shellcheck source=../devstack/lib/common.sh
 . "$LIB/common.sh"

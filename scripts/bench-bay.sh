@@ -18,7 +18,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 LOCAL=${MAGNUM_LOCAL_DIR:-$ROOT/.local}
-MAGNUM_PROG=bench-bay
 # shellcheck source=../devstack/lib/common.sh
 . "$ROOT/devstack/lib/common.sh"
 RUNS=${1:-3}

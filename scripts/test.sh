@@ -22,7 +22,6 @@ LIB=$ROOT/devstack/lib
 DIR=${MAGNUM_TEST_DIR:-$ROOT/.local/test}
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
-MAGNUM_PROG=test
 # shellcheck source=../devstack/lib/common.sh
 . "$LIB/common.sh"
 cd "$ROOT"

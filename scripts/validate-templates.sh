@@ -31,7 +31,6 @@ set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
 HERE=$ROOT/scripts/validate-templates
-MAGNUM_PROG=validate-templates
 # shellcheck source=../devstack/lib/common.sh
 . "$ROOT/devstack/lib/common.sh"
 

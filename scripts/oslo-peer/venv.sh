@@ -4,6 +4,7 @@
 # Versions are pinned by devstack/lib/keystone-constraints.txt (the same oslo/kombu line as our
 # Keystone). A no-op when DIR already has exactly that set.
 set -euo pipefail
+# shellcheck disable=SC2034 # the log prefix, read by devstack/lib/common.sh
 MAGNUM_PROG=oslo-peer
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/../.." && pwd)
 # shellcheck source=../../devstack/lib/common.sh
