@@ -65,11 +65,14 @@ wait_status "$bay" CREATE_COMPLETE
 echo "+ magnum bay-show $bay"
 magnum bay-show "$bay"
 
-echo "+ magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic ... --insecure-registry $REGISTRY_URL"
+echo "+ magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic ... --docker-storage-driver overlay2"
+echo "+ magnum baymodel-update swarm add insecure_registry=$REGISTRY_URL"
 if ! magnum baymodel-show swarm >/dev/null 2>&1; then
+  # (the legacy client has no --insecure-registry, and asks for devicemapper unless told)
   magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic --keypair-id default \
     --external-network-id public --flavor-id m1.small --master-flavor-id m1.small \
-    --docker-volume-size 1 --insecure-registry "$REGISTRY_URL" >/dev/null
+    --docker-volume-size 1 --docker-storage-driver overlay2 >/dev/null
+  magnum baymodel-update swarm add insecure_registry="$REGISTRY_URL" >/dev/null
 fi
 swarm=swarm-bay-$(date +%H%M%S)
 echo "+ magnum bay-create --name $swarm --baymodel swarm --node-count 2"
@@ -92,11 +95,11 @@ if [ "$tour" = 1 ]; then
   magnum bay-update "$bay" replace node_count=5 >/dev/null
   wait_status "$bay" UPDATE_COMPLETE
   echo "  node_addresses: $(field "$bay" node_addresses)"
-  # A node's server id, as Nova lists it (the bay's workers are named <stack>-node-<n>)
-  stack=$(field "$bay" stack_id)
-  node=$("$ROOT/devstack/lib/heat-servers.sh" "$stack" kube_minion | head -n 1)
-  echo "+ openstack server list --name '-node-' (the bay's workers)"
-  openstack server list --name "-node-" -c ID -c Name -c Status -c Networks
+  # A worker's server id, as Nova lists it (its workers are named <stack name>-default-worker-<n>)
+  echo "+ openstack server list --name '^$bay' (the bay's nodes)"
+  openstack server list --name "^$bay" -c ID -c Name -c Status -c Networks
+  node=$(openstack server list --name "^$bay" -f value -c ID -c Name | awk '$2 ~ /-(node|worker)-/ {print $1; exit}')
+  [ -n "$node" ] || { echo "  no worker of $bay in Nova's server list" >&2; exit 1; }
   echo "+ openstack coe cluster resize $bay 2 --nodes-to-remove $node"
   openstack coe cluster resize "$bay" 2 --nodes-to-remove "$node"
   wait_status "$bay" UPDATE_COMPLETE
