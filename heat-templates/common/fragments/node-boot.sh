@@ -3,7 +3,8 @@
 # the whole user data as one script). The driver's bootstrap follows it in the same script.
 #
 # 1. Writes the node's parameters, which Heat puts in as one JSON object (str_replace serialises
-#    a map to JSON, so any value - PEM, JSON, passwords - arrives intact), to
+#    a map to JSON, so any value - PEM, JSON, passwords - arrives intact; on Ignition nodes the
+#    Ignition config has written that file already), to
 #    /etc/sysconfig/heat-params.json and, as shell assignments with upper-case names, to
 #    /etc/sysconfig/heat-params (both 0600: they hold the trustee's password and the wait
 #    condition's token).
@@ -11,16 +12,34 @@
 #    normally, FAILURE with the failing step (see `step`) and the last lines of the log on any
 #    error, so a failed bay says why. Everything the script prints goes to the console (the
 #    cloud's console log) and to /var/log/magnum/bootstrap.log.
+# 3. Keeps itself as /usr/local/bin/magnum-bootstrap: a node agent runs it again with
+#    MAGNUM_MODE=rotate when the cluster's CA has changed (no signal then, its own log), and
+#    MAGNUM_TRUSTEE_PASSWORD when the trustee's password is not the one the node booted with.
 set -euo pipefail
 umask 077
 mkdir -p /etc/sysconfig /var/log/magnum
+MAGNUM_MODE=${MAGNUM_MODE:-boot}
 MAGNUM_LOG=/var/log/magnum/bootstrap.log
+[ "$MAGNUM_MODE" = boot ] || MAGNUM_LOG=/var/log/magnum/$MAGNUM_MODE.log
 exec > >(tee -a "$MAGNUM_LOG") 2>&1
+if [ "$MAGNUM_MODE" = boot ] && [ -f "$0" ] && [ "$(readlink -f "$0")" != /usr/local/bin/magnum-bootstrap ]; then
+  mkdir -p /usr/local/bin
+  install -m 0700 "$0" /usr/local/bin/magnum-bootstrap
+fi
 
 HEAT_PARAMS=/etc/sysconfig/heat-params
-cat >"$HEAT_PARAMS.json" <<'MAGNUM_HEAT_PARAMS_JSON'
+cat >"$HEAT_PARAMS.json.new" <<'MAGNUM_HEAT_PARAMS_JSON'
 @@HEAT_PARAMS_JSON@@
 MAGNUM_HEAT_PARAMS_JSON
+# Left as it is (no str_replace: an Ignition node), the placeholder means the parameters are
+# in /etc/sysconfig/heat-params.json already (Ignition wrote them). Spelt in two parts here so
+# that Heat's str_replace does not replace this test too.
+if grep -q '^@@HEAT_PARAMS''_JSON@@$' "$HEAT_PARAMS.json.new"; then
+  rm -f "$HEAT_PARAMS.json.new"
+  [ -s "$HEAT_PARAMS.json" ] || { echo "magnum-bootstrap: no parameters in $HEAT_PARAMS.json" >&2; exit 1; }
+else
+  mv -f "$HEAT_PARAMS.json.new" "$HEAT_PARAMS.json"
+fi
 python3 - "$HEAT_PARAMS.json" >"$HEAT_PARAMS.tmp" <<'PY'
 import json, shlex, sys
 with open(sys.argv[1]) as f:
@@ -38,6 +57,7 @@ mv -f "$HEAT_PARAMS.tmp" "$HEAT_PARAMS"
 set -a
 # shellcheck disable=SC1090
 . "$HEAT_PARAMS"
+[ -n "${MAGNUM_TRUSTEE_PASSWORD:-}" ] && TRUSTEE_PASSWORD=$MAGNUM_TRUSTEE_PASSWORD
 set +a
 
 MAGNUM_STEP="reading the node's parameters"
@@ -68,6 +88,8 @@ signal_wait_condition() {
 magnum_boot_exit() {
   local rc=$? tail
   trap - EXIT
+  # a later run (the node agent's) tells Heat nothing: its wait condition is long done
+  [ "$MAGNUM_MODE" = boot ] || exit "$rc"
   if [ "$rc" = 0 ]; then
     signal_wait_condition SUCCESS "${INSTANCE_NAME:-node}: ${MAGNUM_DONE:-ready}" || true
   else

@@ -1,17 +1,13 @@
-# shellcheck shell=bash
-# bootstrap-minion.sh - a Kubernetes minion (k8s_fedora_atomic_v1), appended to
-# common/fragments/node-boot.sh in the server's user data: /etc/sysconfig/heat-params is sourced,
-# `step` names what runs (a failure reports it) and MAGNUM_DONE is the SUCCESS message the wait
-# condition gets.
-#
-# Placeholder until the minion bootstrap (container runtime, certificates from Magnum, kubelet,
-# kube-proxy) is implemented: checks that the parameters it will need are there and records the
-# node's role and addresses.
+# shellcheck shell=bash disable=SC2034  # a fragment of the user data after node-boot.sh, which reads MAGNUM_DONE
+# bootstrap-minion.sh - a Kubernetes minion, after node-boot.sh, node-common.sh and k8s-common.sh:
+# its kubelet and kube-proxy certificates from the cluster CA, then both components from their
+# images, talking to the masters (through the API load balancer when there is one); done when
+# the node is registered and Ready (the masters may still be booting: bounded wait).
 
 step "checking the minion's parameters"
 missing=()
 for name in CLUSTER_UUID MAGNUM_URL AUTH_URL TRUSTEE_USER_ID INSTANCE_NAME NODEGROUP_ROLE \
-            NODEGROUP_NAME KUBE_TAG KUBE_NODE_IP KUBE_MASTER_IP ETCD_SERVER_IP KUBERNETES_PORT \
+            NODEGROUP_NAME KUBE_TAG KUBE_NODE_IP KUBE_MASTER_IP KUBERNETES_PORT \
             PODS_NETWORK_CIDR NETWORK_DRIVER; do
   [ -n "${!name:-}" ] || missing+=("$name")
 done
@@ -20,17 +16,15 @@ if [ ${#missing[@]} -gt 0 ]; then
   exit 1
 fi
 
-step "recording the node's state"
-mkdir -p /var/lib/magnum
-cat >/var/lib/magnum/node-state <<STATE
-role=$NODEGROUP_ROLE
-nodegroup=$NODEGROUP_NAME
-instance=$INSTANCE_NAME
-address=$KUBE_NODE_IP
-public_address=${KUBE_NODE_PUBLIC_IP:-}
-api=${KUBE_MASTER_IP}:${KUBERNETES_PORT}
-etcd=${ETCD_SERVER_IP}
-kubernetes=$KUBE_TAG
-STATE
-# shellcheck disable=SC2034  # read by node-boot.sh's exit trap
-MAGNUM_DONE="$NODEGROUP_ROLE $KUBE_NODE_IP of cluster $CLUSTER_UUID booted (Kubernetes $KUBE_TAG: its bootstrap is not implemented yet)"
+API_SERVER=https://$KUBE_MASTER_IP:$KUBE_PORT
+configure_runtime
+fetch_cas kubernetes
+sans="DNS:$NODE_NAME,IP:$KUBE_NODE_IP"
+[ -n "${KUBE_NODE_PUBLIC_IP:-}" ] && sans="$sans,IP:$KUBE_NODE_PUBLIC_IP"
+make_cert kubelet "system:node:$NODE_NAME" system:nodes "$sans"
+make_cert proxy system:kube-proxy '' ''
+chmod 0644 "$CERTS"/*.crt "$CERTS"/*.key
+start_node_components "$NODEGROUP_ROLE"
+wait_node_ready 600
+install_node_agent kubelet kube-proxy
+MAGNUM_DONE="$NODEGROUP_ROLE $NODE_NAME ($KUBE_NODE_IP) of cluster $CLUSTER_UUID runs Kubernetes $KUBE_TAG"

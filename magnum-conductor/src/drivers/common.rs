@@ -136,19 +136,6 @@ pub(crate) fn is_true(v: &str) -> bool {
     )
 }
 
-/// URL-quotes like Python's `urllib.parse.quote` (only `A-Za-z0-9_.-~/` stay as they are).
-pub(crate) fn url_quote(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-' | b'~' | b'/') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// A PEM with its newlines written as `\n` (how the nodes get keys).
 pub(crate) fn escape_newlines(pem: &str) -> String {
     pem.replace('\n', "\\n")

@@ -67,7 +67,7 @@ impl K8sDriver {
             Some(etcd_volume),
             inputs.cloud.octavia_enabled,
         );
-        let parameters = k8s_params::parameters(inputs, self.os_distro, nodegroup)?.0;
+        let parameters = k8s_params::parameters(inputs, nodegroup)?.0;
         let env_refs: Vec<&str> = env.iter().map(String::as_str).collect();
         let rendered = self.templates.render(
             MAIN,

@@ -6,9 +6,7 @@ use std::collections::BTreeMap;
 use magnum_common::db::models::nodegroup::NodeGroup;
 use serde_json::Value;
 
-use super::common::{
-    Params, base_parameters, escape_newlines, is_true, label_bool, url_quote, with_suffix,
-};
+use super::common::{Params, base_parameters, escape_newlines, is_true, label_bool, with_suffix};
 use super::{DriverError, StackInputs};
 
 /// Labels copied unchanged into parameters of the same name when set (on a node group stack,
@@ -124,7 +122,6 @@ const KEYSTONE_AUTH_DEFAULT_POLICY: &str = r#"[{"match":[{"type":"role","values"
 /// (its labels, counts and flavors replace the default worker group's).
 pub(crate) fn parameters(
     inputs: &StackInputs<'_>,
-    os_distro: &str,
     nodegroup: Option<&NodeGroup>,
 ) -> Result<Params, DriverError> {
     let cluster = inputs.cluster;
@@ -133,12 +130,7 @@ pub(crate) fn parameters(
     let labels: &BTreeMap<String, String> = &nodegroup.map_or(&cluster.labels, |n| &n.labels).0;
     let mut p = Params::default();
 
-    let openstack_ca = if os_distro == "fedora-coreos" {
-        url_quote(&inputs.openstack_ca)
-    } else {
-        inputs.openstack_ca.clone()
-    };
-    base_parameters(&mut p, inputs, openstack_ca);
+    base_parameters(&mut p, inputs, inputs.openstack_ca.clone());
 
     // network
     let external = inputs.cloud.external_network_id.trim();

@@ -23,6 +23,29 @@ mod embedded {
     include!(concat!(env!("OUT_DIR"), "/heat_templates.rs"));
 }
 
+/// The files `names` (whitespace-separated) joined by newlines, gzip'd, in base64: a node's
+/// whole bootstrap in its user data (cloud-config's `gz+b64` files; Ignition's `data:` URLs with
+/// `"compression": "gzip"`), small enough for Nova's 64 KiB of user data.
+fn gzip_base64(sources: &BTreeMap<String, String>, names: &str) -> Result<String, String> {
+    use base64::Engine as _;
+    use std::io::Write as _;
+    let mut text = String::new();
+    for name in names.split_whitespace() {
+        let body = sources
+            .get(name)
+            .ok_or_else(|| format!("gzip: no file {name}"))?;
+        if !text.is_empty() {
+            text.push('\n');
+        }
+        text.push_str(body);
+    }
+    let mut gz = flate2::GzBuilder::new().write(Vec::new(), flate2::Compression::best());
+    gz.write_all(text.as_bytes())
+        .and_then(|()| gz.finish())
+        .map(|bytes| base64::engine::general_purpose::STANDARD.encode(bytes))
+        .map_err(|e| format!("gzip: {e}"))
+}
+
 /// Why templates could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum TemplateError {
@@ -178,6 +201,24 @@ impl Templates {
             "json",
             |v: &tera::Value, _: tera::Kwargs, _: &tera::State<'_>| {
                 serde_json::to_string(v).map_err(|e| tera::Error::message(e.to_string()))
+            },
+        );
+        let fragments = Arc::new(sources.clone());
+        let also = Arc::clone(&fragments);
+        tera.register_filter(
+            "gzip_data_url",
+            move |v: &tera::Value, _: tera::Kwargs, _: &tera::State<'_>| {
+                let names = v.as_str().unwrap_or_default();
+                gzip_base64(&fragments, names)
+                    .map(|b64| format!("data:;base64,{b64}"))
+                    .map_err(tera::Error::message)
+            },
+        );
+        tera.register_filter(
+            "gzip_base64",
+            move |v: &tera::Value, _: tera::Kwargs, _: &tera::State<'_>| {
+                let names = v.as_str().unwrap_or_default();
+                gzip_base64(&also, names).map_err(tera::Error::message)
             },
         );
         let templated: Vec<(&str, &str)> = sources

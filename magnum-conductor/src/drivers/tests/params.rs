@@ -151,17 +151,17 @@ fn nodegroup_stack_joins_the_cluster_stack() {
 fn k8s_nodes_boot_from_their_user_data_and_signal_a_wait_condition() {
     let r = registry();
     let f = Fixture::new(Coe::Kubernetes);
-    for (driver, boot) in [
-        ("k8s_fedora_atomic_v1", "common/fragments/node-boot.sh"),
-        (
-            "k8s_fedora_coreos_v1",
-            "k8s_fedora_coreos_v1/user_data.json",
-        ),
-    ] {
+    for driver in ["k8s_fedora_atomic_v1", "k8s_fedora_coreos_v1"] {
         let s = r.get(driver).unwrap().cluster_stack(&f.inputs()).unwrap();
-        assert!(s.files.contains_key(boot), "{driver}: {boot} not shipped");
-        for node in ["kubernetes/kubemaster.yaml", "kubernetes/kubeminion.yaml"] {
-            let t = &s.files[node];
+        for role in ["master", "minion"] {
+            let node = format!("kubernetes/kube{role}.yaml");
+            let boot = if driver == "k8s_fedora_coreos_v1" {
+                format!("k8s_fedora_coreos_v1/user_data_{role}.json")
+            } else {
+                format!("k8s_fedora_atomic_v1/user_data_{role}.yaml")
+            };
+            assert!(s.files.contains_key(&boot), "{driver}: {boot} not shipped");
+            let t = &s.files[&node];
             // no heat-container-agent on the nodes: nothing may wait for one
             assert!(
                 !t.contains("SoftwareDeployment") && !t.contains("SOFTWARE_CONFIG"),
@@ -182,16 +182,92 @@ fn k8s_nodes_boot_from_their_user_data_and_signal_a_wait_condition() {
             assert!(t.contains("timeout: {get_param: wait_condition_timeout}"));
         }
     }
+}
+
+/// Nova takes at most 65535 bytes of base64'd user data: what a node's user data holds before
+/// Heat fills in its parameters must leave room for them.
+const USER_DATA_ROOM: usize = 65535 / 4 * 3 - 12 * 1024;
+
+/// The bootstrap script a node's user data carries (gzip'd, base64): the fragments in order,
+/// node-boot.sh first, the role's bootstrap last.
+fn bootstrap_in(b64: &str, role: &str) -> String {
+    use base64::Engine as _;
+    use std::io::Read as _;
+    let gz = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .unwrap();
+    let mut body = String::new();
+    flate2::read::GzDecoder::new(gz.as_slice())
+        .read_to_string(&mut body)
+        .unwrap();
+    assert!(body.starts_with("#!/bin/bash\n"), "{role}");
+    assert!(body.contains("\n@@HEAT_PARAMS_JSON@@\n"), "{role}");
+    let templates = crate::drivers::Templates::load(None).unwrap();
+    let last = templates
+        .source(&format!("kubernetes/fragments/bootstrap-{role}.sh"))
+        .unwrap();
+    assert!(body.ends_with(last), "{role}");
+    body
+}
+
+#[test]
+fn k8s_user_data_fits_in_nova_with_room_for_the_parameters() {
+    let r = registry();
+    let f = Fixture::new(Coe::Kubernetes);
+    let s = r
+        .get("k8s_fedora_atomic_v1")
+        .unwrap()
+        .cluster_stack(&f.inputs())
+        .unwrap();
+    for role in ["master", "minion"] {
+        let text = &s.files[&format!("k8s_fedora_atomic_v1/user_data_{role}.yaml")];
+        assert!(text.starts_with("#cloud-config\n"), "{text}");
+        assert!(
+            text.len() < USER_DATA_ROOM,
+            "atomic {role}: {} bytes",
+            text.len()
+        );
+        let config: serde_json::Value = yaml_serde::from_str(text).unwrap();
+        let files = config["write_files"].as_array().unwrap();
+        assert_eq!(files[0]["path"], "/etc/sysconfig/heat-params.json");
+        assert_eq!(files[0]["permissions"], "0600");
+        assert_eq!(files[0]["content"], "@@HEAT_PARAMS_JSON@@\n");
+        assert_eq!(files[1]["encoding"], "gz+b64");
+        let body = bootstrap_in(files[1]["content"].as_str().unwrap(), role);
+        assert!(body.len() > 10_000, "{role}");
+        assert_eq!(config["runcmd"][0][0], "/usr/local/bin/magnum-bootstrap");
+    }
     let s = r
         .get("k8s_fedora_coreos_v1")
         .unwrap()
         .cluster_stack(&f.inputs())
         .unwrap();
-    let ignition: Value =
-        serde_json::from_str(&s.files["k8s_fedora_coreos_v1/user_data.json"]).unwrap();
-    assert!(
-        ignition["ignition"]["version"]
-            .as_str()
-            .is_some_and(|v| v.starts_with("3."))
-    );
+    for role in ["master", "minion"] {
+        let text = &s.files[&format!("k8s_fedora_coreos_v1/user_data_{role}.json")];
+        assert!(
+            text.len() < USER_DATA_ROOM,
+            "coreos {role}: {} bytes",
+            text.len()
+        );
+        let ignition: Value = serde_json::from_str(text).unwrap();
+        assert!(
+            ignition["ignition"]["version"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3."))
+        );
+        let files = ignition["storage"]["files"].as_array().unwrap();
+        let script = files
+            .iter()
+            .find(|f| f["path"] == "/usr/local/bin/magnum-bootstrap")
+            .unwrap();
+        assert_eq!(script["contents"]["compression"], "gzip");
+        let url = script["contents"]["source"].as_str().unwrap();
+        bootstrap_in(url.strip_prefix("data:;base64,").unwrap(), role);
+        let params = files
+            .iter()
+            .find(|f| f["path"] == "/etc/sysconfig/heat-params.json")
+            .unwrap();
+        assert_eq!(params["contents"]["source"], "data:,__HEAT_PARAMS__");
+        assert_eq!(params["mode"], 0o600);
+    }
 }
