@@ -14,6 +14,7 @@ pub mod drivers;
 pub mod endpoint;
 pub mod error;
 pub mod health;
+pub mod kube;
 pub mod notify;
 pub mod ops;
 pub mod reconciler;

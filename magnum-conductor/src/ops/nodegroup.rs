@@ -205,11 +205,16 @@ pub async fn delete(svc: &Services, op: &mut Op) -> Result<(), OpError> {
     let mut gone = true;
     if let Some(id) = ng.stack_id.as_deref() {
         let session = svc.session(&l.cluster).await?;
-        // a Swarm group's nodes leave the swarm first (drained), as a resize's do
-        if l.template.coe.is_swarm() && !op.progress.contains_key("drained") {
+        // a group's nodes leave the cluster first (drained), as a resize's do
+        if !op.progress.contains_key("drained") {
             if let Some(stack) = super::stack_by_id(&session.heat, id).await? {
-                let hostnames = crate::swarm::stack_hostnames(svc, &session, &stack.name).await;
-                crate::swarm::remove_nodes(svc, &l.cluster, &hostnames).await;
+                if l.template.coe.is_swarm() {
+                    let hostnames = crate::swarm::stack_hostnames(svc, &session, &stack.name).await;
+                    crate::swarm::remove_nodes(svc, &l.cluster, &hostnames).await;
+                } else {
+                    let names = crate::kube::stack_nodes(svc, &session, &stack.name).await;
+                    crate::kube::remove_nodes(svc, &l.cluster, &names).await;
+                }
             }
             op.progress.insert("drained".into(), true.into());
             super::set_progress(svc, op).await?;

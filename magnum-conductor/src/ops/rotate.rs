@@ -89,6 +89,10 @@ pub async fn credential(svc: &Services, op: &mut Op) -> Result<(), OpError> {
             password
         }
     };
+    // a Kubernetes cluster's nodes read it from the cluster (their user data does not change)
+    if !l.template.coe.is_swarm() {
+        crate::kube::store_trustee_password(svc, &l.cluster, &password).await;
+    }
     let mut p = Map::new();
     p.insert("trustee_password".into(), Value::from(password));
     patch_cluster_stack(svc, op, p).await

@@ -60,6 +60,20 @@ pub async fn run(svc: &Services, op: &mut Op) -> Result<(), OpError> {
         op.progress.insert("drained".into(), true.into());
         super::set_progress(svc, op).await?;
     }
+    if !l.template.coe.is_swarm() && !op.progress.contains_key("drained") {
+        let names = crate::kube::nodes_to_remove(
+            svc,
+            &session,
+            &stack.name,
+            &ng.name,
+            node_count,
+            &to_remove,
+        )
+        .await;
+        crate::kube::remove_nodes(svc, &l.cluster, &names).await;
+        op.progress.insert("drained".into(), true.into());
+        super::set_progress(svc, op).await?;
+    }
     let driver = super::driver_for(svc, &l.template)?;
     let rollback = op
         .args

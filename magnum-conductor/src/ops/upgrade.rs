@@ -57,6 +57,17 @@ pub async fn run(svc: &Services, op: &mut Op) -> Result<(), OpError> {
         .heat
         .patch_stack(&stack.name, &stack.id, &patch)
         .await?;
+    // the nodes roll their components' images when the cluster says so (their agent reads it)
+    if !l.template.coe.is_swarm()
+        && let Some(tag) = patch.parameters.get("kube_tag").and_then(Value::as_str)
+    {
+        let key = if ng.is_default {
+            "kube_tag".to_owned()
+        } else {
+            format!("kube_tag.{}", ng.name)
+        };
+        crate::kube::announce(svc, &l.cluster, &key, tag).await;
+    }
     if ng.is_default
         && let Some(t) = op
             .arg_str("cluster_template")
