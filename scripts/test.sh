@@ -99,6 +99,18 @@ set -a
 MAGNUM_NODE_IMAGE=$(readf "$DIR/node-image.ref")
 set +a
 [ -n "$MAGNUM_NODE_IMAGE" ] || die "no node image reference (see $DIR/docker.err)"
+# Kubernetes bays' images in the registry (etcd from Debian, the components from the project's
+# Kubernetes stand-in just built), and Debian's etcd and kubectl for the tests
+"$LIB/kube-tools.sh" "$DIR/kube-tools" >"$DIR/kube-tools.out" 2>&1 || { tail -n 20 "$DIR/kube-tools.out" >&2; die "kube-tools.sh failed"; }
+"$LIB/kube-images.sh" push "${REGISTRY_URL#http://}" "$ROOT/target/debug/magnum-kube-standin" "$DIR/kube-tools" "$DIR" \
+  >"$DIR/kube-images.out" 2>&1 || { tail -n 20 "$DIR/kube-images.out" >&2; die "kube-images.sh failed"; }
+set -a
+# shellcheck disable=SC1091
+. "$DIR/kube-tools/kube-tools.env"
+# shellcheck disable=SC1091
+. "$DIR/kube-images.env"
+set +a
+export MAGNUM_TEST_REQUIRE_KUBE=1
 # Heat needs Keystone and MariaDB.
 "$LIB/heat.sh" start "$DIR/heat" | tail -n 1
 # shellcheck disable=SC1091
@@ -119,6 +131,8 @@ log "dependencies ready after $(since "$t0")s"
 # 2. Static checks.
 log "cargo fmt --check"
 cargo fmt --all -- --check
+log "shellcheck (every script, and each node's bootstrap as its template assembles it)"
+"$ROOT/scripts/shellcheck.sh"
 log "the node image's Ignition applier (python unittest)"
 python3 -m unittest discover -s "$ROOT/devstack/lib/node-image" 2>&1 | tail -n 1
 # clippy checks in a target directory of its own, alongside the tests (which mostly wait on

@@ -5,8 +5,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use magnum_tests::api::{Api, Driver};
-use magnum_tests::kube_api::{KubeApi, NODE};
+use magnum_tests::api::{Api, Driver, kube_tags};
+use magnum_tests::kubectl::KubeClient;
 use magnum_tests::nodes::Engine;
 use magnum_tests::notifications::Listener;
 use magnum_tests::{Env, unique};
@@ -14,6 +14,27 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(600);
 const CADF_EVENT: &str = "http://schemas.dmtf.org/cloud/audit/1.0/event";
+
+/// A directory with what `openstack coe cluster config --use-certificate` writes for `uuid`.
+fn config_dir(env: &Env, uuid: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(unique("day2-config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    env.openstack(
+        "demo",
+        &[
+            "coe",
+            "cluster",
+            "config",
+            uuid,
+            "--dir",
+            dir.to_str().unwrap(),
+            "--use-certificate",
+            "--force",
+        ],
+    )
+    .ok();
+    dir
+}
 
 /// `(event_type, outcome)` of the notifications about cluster `uuid`, in arrival order.
 fn events_of(seen: &[Value], uuid: &str) -> Vec<(String, String)> {
@@ -63,8 +84,8 @@ async fn wait_cluster(api: &Api, uuid: &str, what: &str, check: impl Fn(&Value) 
     }
 }
 
-/// A CSR for a server at `ip` and its private key.
-fn server_csr(ip: IpAddr) -> (String, String) {
+/// A CSR for a server at `ip` (its key is thrown away: only the signing is tested).
+fn server_csr(ip: IpAddr) -> String {
     let key = rcgen::KeyPair::generate().unwrap();
     let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
     params
@@ -76,8 +97,7 @@ fn server_csr(ip: IpAddr) -> (String, String) {
         rcgen::KeyUsagePurpose::KeyEncipherment,
     ];
     params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
-    let csr = params.serialize_request(&key).unwrap().pem().unwrap();
-    (csr, key.serialize_pem())
+    params.serialize_request(&key).unwrap().pem().unwrap()
 }
 
 /// One cluster through its second day: notifications of create, its trustee and trust in
@@ -90,8 +110,13 @@ async fn kubernetes_cluster_second_day() {
         .expect("MAGNUM_TEST_RABBIT_URL: scripts/test.sh sets it with the rest");
     let listener = Listener::bind(&rabbit, "magnum").await.unwrap();
     let api = Api::login(&env, "demo").await.unwrap();
+    // the controller manager's node grace period short, so a stopped kubelet shows soon
     let t = api
-        .create_template(&unique("ct"), Driver::K8sFedoraCoreos)
+        .create_template_with(
+            &unique("ct"),
+            Driver::K8sFedoraCoreos,
+            json!({"labels": {"kubecontroller_options": "--node-monitor-grace-period=25s"}}),
+        )
         .await
         .unwrap();
     let uuid = api.create_cluster(&unique("c"), &t, 1, 1).await.unwrap();
@@ -199,7 +224,7 @@ async fn kubernetes_cluster_second_day() {
         .trim_start_matches("https://")
         .parse()
         .unwrap_or_else(|e| panic!("api_address {address}: {e}"));
-    let (csr, key_pem) = server_csr(addr.ip());
+    let csr = server_csr(addr.ip());
     let signed = api
         .post("/certificates", json!({"cluster_uuid": uuid, "csr": csr}))
         .await
@@ -219,9 +244,56 @@ async fn kubernetes_cluster_second_day() {
         400
     );
 
-    // Health: nothing answers at the API address yet (UNKNOWN); then a stand-in API with the
-    // signed certificate that asks for the conductor's client certificate (HEALTHY), and its
-    // node turning NotReady (UNHEALTHY).
+    // Health, polled by the conductor from the cluster's real API (mutual TLS with the cluster
+    // CA): HEALTHY with every node Ready; a minion whose kubelet stops turns NotReady once the
+    // controller manager's grace period (25 s here, from the template's label) has passed, and
+    // the cluster UNHEALTHY naming it; the API itself stopped: UNKNOWN.
+    let engine = Engine::get().unwrap();
+    let stack = api
+        .heat_get(&format!("/stacks/{stack_id}"))
+        .await
+        .unwrap()
+        .expect(200)
+        .unwrap();
+    let servers = api
+        .servers_named(stack["stack"]["stack_name"].as_str().unwrap())
+        .await
+        .unwrap();
+    let master = servers
+        .iter()
+        .find(|(_, n, _)| n.contains("-master-"))
+        .unwrap();
+    let minion = servers
+        .iter()
+        .find(|(_, n, _)| !n.contains("-master-"))
+        .unwrap();
+    let minion_node = engine
+        .exec(&minion.0, &["hostname"])
+        .unwrap()
+        .trim()
+        .to_owned();
+    let c = wait_cluster(&api, &uuid, "HEALTHY", |c| c["health_status"] == "HEALTHY").await;
+    assert_eq!(c["health_status_reason"]["api"], "ok", "{c}");
+    assert_eq!(
+        c["health_status_reason"][format!("{minion_node}.Ready")],
+        "True",
+        "{c}"
+    );
+    engine
+        .exec(&minion.0, &["systemctl", "stop", "kubelet"])
+        .unwrap();
+    let c = wait_cluster(&api, &uuid, "UNHEALTHY", |c| {
+        c["health_status"] == "UNHEALTHY"
+    })
+    .await;
+    assert_ne!(
+        c["health_status_reason"][format!("{minion_node}.Ready")],
+        "True",
+        "{c}"
+    );
+    engine
+        .exec(&master.0, &["systemctl", "stop", "kube-apiserver"])
+        .unwrap();
     let c = wait_cluster(&api, &uuid, "UNKNOWN", |c| c["health_status"] == "UNKNOWN").await;
     assert!(
         c["health_status_reason"]["api"]
@@ -230,61 +302,11 @@ async fn kubernetes_cluster_second_day() {
             .contains("not accessible"),
         "{c}"
     );
-    // The stand-in listens on this machine's services address; the master node forwards its
-    // port 6443 there (where kube-apiserver would listen), so the API address leads to it.
-    let service_host: IpAddr = std::env::var("SERVICE_HOST").unwrap().parse().unwrap();
-    let kube = KubeApi::start(
-        SocketAddr::new(service_host, 0),
-        &cert_pem,
-        &key_pem,
-        &ca_pem,
-    )
-    .unwrap();
-    let engine = Engine::get().unwrap();
-    let stack = api
-        .heat_get(&format!("/stacks/{stack_id}"))
-        .await
-        .unwrap()
-        .expect(200)
-        .unwrap();
-    let (master, _, _) = api
-        .servers_named(stack["stack"]["stack_name"].as_str().unwrap())
-        .await
-        .unwrap()
-        .into_iter()
-        .find(|(_, n, _)| n.contains("-master-"))
-        .unwrap();
-    engine
-        .docker(&[
-            "exec",
-            "-d",
-            &format!("nova-{master}"),
-            "socat",
-            "TCP-LISTEN:6443,fork,reuseaddr",
-            &format!("TCP:{}:{}", kube.addr().ip(), kube.addr().port()),
-        ])
-        .unwrap();
-    let c = wait_cluster(&api, &uuid, "HEALTHY", |c| c["health_status"] == "HEALTHY").await;
-    assert_eq!(c["health_status_reason"]["api"], "ok", "{c}");
-    assert_eq!(
-        c["health_status_reason"][format!("{NODE}.Ready")],
-        "True",
-        "{c}"
-    );
-    assert!(kube.served() >= 2, "healthz and nodes, over mutual TLS");
-    kube.set_ready(false);
-    let c = wait_cluster(&api, &uuid, "UNHEALTHY", |c| {
-        c["health_status"] == "UNHEALTHY"
-    })
-    .await;
-    assert_eq!(
-        c["health_status_reason"][format!("{NODE}.Ready")],
-        "False",
-        "{c}"
-    );
-    drop(kube);
 
-    // CA rotation: a new CA, and the nodes told to fetch it (ca_rotation_id changes).
+    // CA rotation: a new CA, and the nodes told to fetch it (ca_rotation_id changes); their
+    // agents see the new CA in Magnum and issue every certificate of theirs again: kubectl with
+    // a configuration made after the rotation works, the one made before is refused.
+    let before = config_dir(&env, &uuid);
     api.patch(&format!("/certificates/{uuid}"), json!({}))
         .await
         .unwrap()
@@ -308,6 +330,27 @@ async fn kubernetes_cluster_second_day() {
             .is_empty(),
         "{params}"
     );
+    let after = config_dir(&env, &uuid);
+    let (old_client, new_client) = (
+        KubeClient::from_dir(&before).unwrap(),
+        KubeClient::from_dir(&after).unwrap(),
+    );
+    let t0 = Instant::now();
+    loop {
+        let new_nodes = new_client.nodes().unwrap_or_default();
+        let old_refused = old_client.nodes().is_err();
+        if old_refused && new_nodes.len() == 2 && new_nodes.iter().all(|(_, r, _)| r == "True") {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(240),
+            "after the CA rotation: new client sees {new_nodes:?}, old client refused: {old_refused}"
+        );
+        tokio::time::sleep(Duration::from_secs(5)).await;
+    }
+    for d in [before, after] {
+        let _ = std::fs::remove_dir_all(d);
+    }
 
     // Credential rotation: Keystone changes the trustee's password (so revokes its tokens), and
     // the stack PATCH that gives the nodes the new one is made with a trust token the conductor
@@ -402,10 +445,12 @@ async fn kubernetes_cluster_upgrade() {
             .unwrap()
         }
     };
+    // three versions the local registry has images of, oldest first
+    let tags = kube_tags();
     let (old, current, newer) = (
-        template("v1.22.17").await,
-        template("v1.23.17").await,
-        template("v1.24.17").await,
+        template(&tags[0]).await,
+        template(&tags[1]).await,
+        template(&tags[2]).await,
     );
     let uuid = api
         .create_cluster(&unique("c"), &current, 1, 1)
@@ -417,7 +462,7 @@ async fn kubernetes_cluster_upgrade() {
         .unwrap();
     let stack_id = c["cluster_id"].as_str().unwrap().to_owned();
     let params = api.stack_parameters(&stack_id).await.unwrap();
-    assert_eq!(params["kube_tag"], "v1.23.17", "{params}");
+    assert_eq!(params["kube_tag"], tags[1].as_str(), "{params}");
 
     let refused = api
         .post(
@@ -446,9 +491,33 @@ async fn kubernetes_cluster_upgrade() {
     assert_eq!(c["cluster_template_id"], newer.as_str(), "{c}");
     let params = api.stack_parameters(&stack_id).await.unwrap();
     for key in ["kube_tag", "master_kube_tag", "minion_kube_tag"] {
-        assert_eq!(params[key], "v1.24.17", "{key}: {params}");
+        assert_eq!(params[key], tags[2].as_str(), "{key}: {params}");
     }
     assert_eq!(params["update_max_batch_size"], "1", "{params}");
+    // the nodes roll their components to the new images (their agent reads the cluster's
+    // kube-system/magnum-cluster ConfigMap, which the conductor updated) and report it
+    let dir = config_dir(&env, &uuid);
+    let client = KubeClient::from_dir(&dir).unwrap();
+    let t0 = Instant::now();
+    loop {
+        let nodes = client.nodes().unwrap_or_default();
+        if nodes.len() == 2
+            && nodes
+                .iter()
+                .all(|(_, ready, v)| ready == "True" && *v == tags[2])
+        {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(180),
+            "nodes not at {}: {nodes:?}",
+            tags[2]
+        );
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    let version = client.kubectl(&["version", "-o", "json"]).unwrap();
+    assert!(version.contains(&tags[2]), "{version}");
+    let _ = std::fs::remove_dir_all(&dir);
 
     api.delete_cluster(&uuid, WAIT).await.unwrap();
     for t in [old, current, newer] {

@@ -17,12 +17,12 @@ async fn setup() -> Option<(Api, Rig, String)> {
     let env = Env::get()?;
     let rig = Rig::get()?;
     let api = Api::login(&env, "demo").await.unwrap();
-    // The lightest real clusters: Kubernetes nodes (their bootstrap only signals yet), without
-    // volumes or floating IPs; the faults are the conductor's, not the nodes'.
+    // The lightest real clusters: Swarm nodes (one Docker daemon each), without volumes or
+    // floating IPs; the faults are the conductor's, not the nodes'.
     let t = api
         .create_template_with(
             &unique("ct"),
-            Driver::K8sFedoraAtomic,
+            Driver::SwarmFedoraAtomic,
             serde_json::json!({"docker_volume_size": null, "floating_ip_enabled": false}),
         )
         .await

@@ -11,6 +11,7 @@
 mod conductor;
 mod day2;
 mod faults;
+mod kubernetes;
 mod legacy_cli;
 mod openstack_cli;
 mod swarm;

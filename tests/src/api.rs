@@ -284,8 +284,22 @@ impl Api {
                               "keypair_id": "default", "external_network_id": "public",
                               "flavor_id": "m1.small", "master_flavor_id": "m1.medium",
                               "network_driver": network_driver, "docker_volume_size": 5});
+        let mut labels = serde_json::Map::new();
+        if coe == "kubernetes" {
+            // the images come from the local registry (devstack/lib/kube-images.sh)
+            labels.extend(kube_image_labels());
+            if let Some(registry) = kube_image_prefix().split('/').next() {
+                body["insecure_registry"] = json!(registry);
+            }
+        }
+        if let Some(given) = extra["labels"].as_object() {
+            labels.extend(given.clone());
+        }
         if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
             b.extend(e.clone());
+        }
+        if !labels.is_empty() {
+            body["labels"] = Value::Object(labels);
         }
         let t = self.post("/clustertemplates", body).await?.expect(201)?;
         Ok(t["uuid"].as_str().unwrap_or_default().to_owned())
@@ -342,15 +356,43 @@ impl Api {
             }
             if status.ends_with("_FAILED") || status.ends_with("_COMPLETE") {
                 bail!(
-                    "cluster {uuid} is {status} (wanted {want}): {}",
-                    c["status_reason"]
+                    "cluster {uuid} is {status} (wanted {want}): {}{}",
+                    c["status_reason"],
+                    self.node_logs(&c).await
                 );
             }
             if t0.elapsed() > timeout {
-                bail!("cluster {uuid} still {status} after {timeout:?} (wanted {want})");
+                bail!(
+                    "cluster {uuid} still {status} after {timeout:?} (wanted {want}){}",
+                    self.node_logs(&c).await
+                );
             }
             tokio::time::sleep(Duration::from_millis(500)).await;
         }
+    }
+
+    /// The last lines of the bootstrap log of each node of cluster `c` (as shown), for the
+    /// message of a test that waited in vain: what a node was doing is the first question.
+    pub async fn node_logs(&self, c: &Value) -> String {
+        let Some(engine) = crate::nodes::Engine::get() else {
+            return String::new();
+        };
+        let stack_id = c["stack_id"]
+            .as_str()
+            .or(c["cluster_id"].as_str())
+            .unwrap_or_default();
+        let Ok(stack) = self.heat_get(&format!("/stacks/{stack_id}")).await else {
+            return String::new();
+        };
+        let name = stack.json["stack"]["stack_name"].as_str().unwrap_or("-");
+        let mut out = String::new();
+        for (id, server, status) in self.servers_named(name).await.unwrap_or_default() {
+            let log = engine
+                .exec(&id, &["tail", "-n", "15", "/var/log/magnum/bootstrap.log"])
+                .unwrap_or_else(|e| format!("(no log: {e})"));
+            out.push_str(&format!("\n--- {server} ({id}, {status}):\n{log}"));
+        }
+        out
     }
 
     /// Polls until the cluster is gone (404); a *_FAILED status is an error.
@@ -417,6 +459,39 @@ impl Api {
         rows.sort();
         Ok(rows.into_iter().map(|(_, id)| id).collect())
     }
+}
+
+/// Where the nodes pull the Kubernetes images from: `KUBE_IMAGE_PREFIX` (`host:port/magnum/`,
+/// set by scripts/test.sh from devstack/lib/kube-images.sh), or empty.
+pub fn kube_image_prefix() -> String {
+    std::env::var("KUBE_IMAGE_PREFIX").unwrap_or_default()
+}
+
+/// The Kubernetes versions the local registry has images of (`KUBE_IMAGE_TAGS`), oldest first.
+pub fn kube_tags() -> Vec<String> {
+    std::env::var("KUBE_IMAGE_TAGS")
+        .unwrap_or_else(|_| "v1.18.16 v1.26.8 v1.27.4".to_owned())
+        .split_whitespace()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The labels that make a Kubernetes template's nodes pull the local registry's images:
+/// `container_infra_prefix`, `kube_tag` (the newest there) and `etcd_tag`.
+pub fn kube_image_labels() -> serde_json::Map<String, Value> {
+    let mut labels = serde_json::Map::new();
+    let prefix = kube_image_prefix();
+    if prefix.is_empty() {
+        return labels;
+    }
+    labels.insert("container_infra_prefix".to_owned(), json!(prefix));
+    if let Some(tag) = kube_tags().last() {
+        labels.insert("kube_tag".to_owned(), json!(tag));
+    }
+    if let Ok(tag) = std::env::var("KUBE_ETCD_TAG") {
+        labels.insert("etcd_tag".to_owned(), json!(tag));
+    }
+    labels
 }
 
 /// The three drivers, by the image and COE that select them.

@@ -4,7 +4,7 @@
 
 pub mod api;
 pub mod control;
-pub mod kube_api;
+pub mod kubectl;
 pub mod nodes;
 pub mod notifications;
 
