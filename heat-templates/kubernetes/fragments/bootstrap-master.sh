@@ -66,10 +66,9 @@ etcd_api() {
 }
 
 # join_etcd: this master as a member of the running cluster (through the etcd load balancer);
-# prints the --initial-cluster value. etcd adds one member at a time: retried until it takes it.
+# prints the --initial-cluster value (and nothing else: its output is captured). etcd adds one member at a time: retried until it takes it.
 join_etcd() {
   local deadline=$((SECONDS + 600)) members
-  step "joining etcd's cluster through $ETCD_ENDPOINT"
   while :; do
     members=$(etcd_api "$ETCD_ENDPOINT" /v3/cluster/member/list '{}' 2>/dev/null || true)
     if [ -n "$members" ] && ! printf '%s' "$members" | grep -q "https://$KUBE_NODE_IP:2380"; then
@@ -99,6 +98,7 @@ if [ -d /var/lib/etcd/member ]; then
 elif [ "$FIRST_MASTER" = true ]; then
   etcd_state=new initial_cluster="$NODE_NAME=https://$KUBE_NODE_IP:2380"
 else
+  step "joining etcd's cluster through $ETCD_ENDPOINT"
   etcd_state=existing initial_cluster=$(join_etcd)
 fi
 run_unit etcd "$(image etcd "$ETCD_TAG")" --name="$NODE_NAME" --data-dir=/var/lib/etcd \
