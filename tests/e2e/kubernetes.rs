@@ -4,7 +4,8 @@
 //! kubectl through what `openstack coe cluster config` writes (nodes Ready, a Deployment and a
 //! Service applied and read back; refused without the client certificate); a scale-up whose
 //! node registers; a resize that removes a named node, drained and deleted from the API first;
-//! delete with nothing left; and a bootstrap that fails with its reason.
+//! an upgrade the nodes roll to; delete with nothing left; two masters sharing etcd behind the
+//! load balancer; and a bootstrap that fails with its reason.
 
 use std::time::Duration;
 
@@ -66,7 +67,13 @@ async fn bay_through_kubectl(driver: Driver) {
     let Some(env) = Env::get() else { return };
     let Some(engine) = Engine::get() else { return };
     let api = Api::login(&env, "demo").await.unwrap();
-    let t = api.create_template(&unique("ct"), driver).await.unwrap();
+    // created at the second newest version the registry has, upgraded to the newest below
+    let tags = kube_tags();
+    let (tag, newer_tag) = (tags[tags.len() - 2].clone(), tags[tags.len() - 1].clone());
+    let t = api
+        .create_template_with(&unique("ct"), driver, json!({"labels": {"kube_tag": tag}}))
+        .await
+        .unwrap();
     let uuid = api.create_cluster(&unique("k8s"), &t, 1, 2).await.unwrap();
     let c = api
         .wait_status(&uuid, "CREATE_COMPLETE", WAIT)
@@ -99,7 +106,6 @@ async fn bay_through_kubectl(driver: Driver) {
     .ok();
     let client = KubeClient::from_dir(&dir).unwrap();
     let nodes = wait_ready_nodes(&client, 3);
-    let tag = kube_tags().last().cloned().unwrap();
     assert!(nodes.iter().all(|(_, _, v)| *v == tag), "{nodes:?}");
     assert_eq!(
         nodes
@@ -230,6 +236,39 @@ async fn bay_through_kubectl(driver: Driver) {
         "the conductor drained {victim_node} before its server went"
     );
 
+    // upgrade to a template of the newest version: every node rolls its components to it
+    let newer = api
+        .create_template_with(
+            &unique("ct"),
+            driver,
+            json!({"labels": {"kube_tag": newer_tag}}),
+        )
+        .await
+        .unwrap();
+    api.post(
+        &format!("/clusters/{uuid}/actions/upgrade"),
+        json!({"cluster_template": newer}),
+    )
+    .await
+    .unwrap()
+    .expect(202)
+    .unwrap();
+    api.wait_status(&uuid, "UPDATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let t0 = std::time::Instant::now();
+    loop {
+        let nodes = client.nodes().unwrap_or_default();
+        if nodes.len() == 3 && nodes.iter().all(|(_, r, v)| r == "True" && *v == newer_tag) {
+            break;
+        }
+        assert!(
+            t0.elapsed() < Duration::from_secs(180),
+            "not all at {newer_tag}: {nodes:?}"
+        );
+        std::thread::sleep(Duration::from_secs(3));
+    }
+
     // delete: nothing of the bay is left
     let stack = api
         .heat_get(&format!("/stacks/{stack_id}"))
@@ -248,6 +287,7 @@ async fn bay_through_kubectl(driver: Driver) {
     api.delete_cluster(&uuid, WAIT).await.unwrap();
     assert_eq!(engine.leftovers(&servers).unwrap(), Vec::<String>::new());
     api.delete_template(&t).await.unwrap();
+    api.delete_template(&newer).await.unwrap();
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -285,4 +325,104 @@ async fn failing_bootstrap_gives_the_nodes_reason() {
     assert!(err.contains("pulling") && err.contains("v0.0.404"), "{err}");
     api.delete_cluster(&uuid, WAIT).await.unwrap();
     api.delete_template(&t).await.unwrap();
+}
+
+/// Two masters behind the API load balancer: the second joins the first's etcd through the
+/// etcd load balancer, both register, and kubectl works through the balancer's address.
+#[tokio::test]
+async fn two_masters_share_etcd_behind_the_load_balancer() {
+    let Some(env) = Env::get() else { return };
+    let Some(engine) = Engine::get() else { return };
+    let api = Api::login(&env, "demo").await.unwrap();
+    let t = api
+        .create_template_with(
+            &unique("ct"),
+            Driver::K8sFedoraCoreos,
+            json!({"master_lb_enabled": true, "docker_volume_size": null}),
+        )
+        .await
+        .unwrap();
+    let uuid = api.create_cluster(&unique("k8s"), &t, 2, 1).await.unwrap();
+    let c = api
+        .wait_status(&uuid, "CREATE_COMPLETE", WAIT)
+        .await
+        .unwrap();
+    let stack_id = c["stack_id"].as_str().or(c["cluster_id"].as_str()).unwrap();
+    let masters = api.servers(stack_id, "kube_master").await.unwrap();
+    assert_eq!(masters.len(), 2, "{masters:?}");
+    let address = c["api_address"].as_str().unwrap().to_owned();
+    let master_ips: Vec<String> = c["master_addresses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a.as_str().unwrap().to_owned())
+        .collect();
+    assert!(
+        !master_ips.iter().any(|ip| address.contains(ip.as_str())),
+        "the API address is the balancer's, not a master's: {address} {master_ips:?}"
+    );
+    let (local, how) = route(&host_of(&address)).unwrap();
+    assert!(local, "{address}: {how}");
+    // one etcd cluster of both masters
+    for m in &masters {
+        let list = engine
+            .exec(
+                m,
+                &[
+                    "curl",
+                    "-sf",
+                    "--cacert",
+                    "/etc/kubernetes/certs/etcd-ca.crt",
+                    "--cert",
+                    "/etc/kubernetes/certs/apiserver-etcd-client.crt",
+                    "--key",
+                    "/etc/kubernetes/certs/apiserver-etcd-client.key",
+                    "-X",
+                    "POST",
+                    "-d",
+                    "{}",
+                    "https://127.0.0.1:2379/v3/cluster/member/list",
+                ],
+            )
+            .unwrap();
+        let list: serde_json::Value = serde_json::from_str(&list).unwrap();
+        assert_eq!(list["members"].as_array().map(Vec::len), Some(2), "{list}");
+    }
+    let dir = std::env::temp_dir().join(unique("k8s-lb-config"));
+    std::fs::create_dir_all(&dir).unwrap();
+    env.openstack(
+        "demo",
+        &[
+            "coe",
+            "cluster",
+            "config",
+            &uuid,
+            "--dir",
+            dir.to_str().unwrap(),
+            "--use-certificate",
+            "--force",
+        ],
+    )
+    .ok();
+    let client = KubeClient::from_dir(&dir).unwrap();
+    let nodes = wait_ready_nodes(&client, 3);
+    assert_eq!(
+        nodes
+            .iter()
+            .filter(|(n, _, _)| n.contains("-master-"))
+            .count(),
+        2,
+        "{nodes:?}"
+    );
+    // what one master's API stores, the other's serves (through the balancer, either)
+    client
+        .kubectl(&["create", "namespace", "shared-etcd"])
+        .unwrap();
+    for _ in 0..4 {
+        let ns = client.json(&["get", "namespace", "shared-etcd"]).unwrap();
+        assert_eq!(ns["metadata"]["name"], "shared-etcd");
+    }
+    api.delete_cluster(&uuid, WAIT).await.unwrap();
+    api.delete_template(&t).await.unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
 }
