@@ -66,6 +66,11 @@ set -a
 . "$LOCAL/registry/registry.env"
 MAGNUM_NODE_IMAGE=$(readf "$LOCAL/node-image.ref")
 set +a
+# Kubernetes bays' images: etcd from Debian, the components from the project's Kubernetes
+# stand-in (kube-standin/), in the registry; Debian's kubectl for `cluster config`
+"$LIB/kube-tools.sh" "$LOCAL/kube-tools" >"$LOCAL/kube-tools.ready" 2>&1 || { tail -n 20 "$LOCAL/kube-tools.ready" >&2; die "kube-tools.sh failed"; }
+"$LIB/kube-images.sh" push "$REGISTRY_URL" "$("$LIB/magnum.sh" bin-dir)/magnum-kube-standin" "$LOCAL/kube-tools" "$LOCAL" \
+  >"$LOCAL/kube-images.ready" 2>&1 || { tail -n 20 "$LOCAL/kube-images.ready" >&2; die "kube-images.sh failed"; }
 "$LIB/heat.sh" start "$LOCAL/heat" | tail -n 1
 export MAGNUM_TRANSPORT_URL=${RABBIT_URL/#amqp:/rabbit:}
 case ${MAGNUM_DB_URL:-} in

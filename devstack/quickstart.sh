@@ -6,10 +6,12 @@
 #   magnum bay-create --name k8s-bay-HHMMSS --baymodel k8s --node-count 3
 #   magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic ...
 #   magnum bay-create --name swarm-bay-HHMMSS --baymodel swarm --node-count 2
-# waits until each is CREATE_COMPLETE and shows it; then, as a user of the Swarm bay would:
+# waits until each is CREATE_COMPLETE and shows it; then, as a user of each bay would:
+#   openstack coe cluster config k8s-bay-... --use-certificate; kubectl get nodes
 #   eval $(openstack coe cluster config swarm-bay-... --use-certificate --output-certs)
 #   docker node ls; docker service create --replicas 3 ... (an image from the local registry)
-# (the Kubernetes bay's nodes boot and signal for real; Kubernetes itself on them is the next step).
+# (the Kubernetes bay runs the project's Kubernetes stand-in from the local registry: see
+# kube-standin/README.md; kubectl is Debian's, unpacked by devstack/lib/kube-tools.sh).
 #   --tour   also scales the Kubernetes bay to 5 nodes, back to 2 removing a named node (its Nova
 #            server id, with `openstack coe cluster resize --nodes-to-remove`), and deletes both
 #            bays: the README's quick start, step by step.
@@ -29,6 +31,11 @@ done
 "$ROOT/devstack/local-up.sh"
 # shellcheck disable=SC1091
 . "$LOCAL/registry/registry.env"
+# shellcheck disable=SC1091
+. "$LOCAL/kube-images.env"
+# shellcheck disable=SC1091
+. "$LOCAL/kube-tools/kube-tools.env"
+kubectl() { "$KUBECTL_BIN" "$@"; }
 "$ROOT/devstack/lib/pyclients.sh" "$LOCAL" >/dev/null
 # shellcheck disable=SC1091
 . "$LOCAL/pyclients.env"
@@ -52,11 +59,16 @@ wait_status() {
   done
 }
 
-echo "+ magnum baymodel-create --name k8s --coe kubernetes --image-id debian-12-node-coreos ..."
+# the images: the local registry's (devstack/lib/kube-images.sh), at its newest Kubernetes tag
+kube_tag=${KUBE_IMAGE_TAGS##* }
+labels="container_infra_prefix=$KUBE_IMAGE_PREFIX,kube_tag=$kube_tag,etcd_tag=$KUBE_ETCD_TAG"
+echo "+ magnum baymodel-create --name k8s --coe kubernetes --image-id debian-12-node-coreos ... --labels $labels"
+echo "+ magnum baymodel-update k8s add insecure_registry=$REGISTRY_URL"
 if ! magnum baymodel-show k8s >/dev/null 2>&1; then
   magnum baymodel-create --name k8s --coe kubernetes --image-id debian-12-node-coreos --keypair-id default \
     --external-network-id public --flavor-id m1.small --master-flavor-id m1.medium \
-    --docker-volume-size 5 --network-driver flannel --dns-nameserver 8.8.8.8
+    --docker-volume-size 5 --network-driver flannel --dns-nameserver 8.8.8.8 --labels "$labels" >/dev/null
+  magnum baymodel-update k8s add insecure_registry="$REGISTRY_URL" >/dev/null
 fi
 bay=k8s-bay-$(date +%H%M%S)
 echo "+ magnum bay-create --name $bay --baymodel k8s --node-count 3"
@@ -64,6 +76,12 @@ magnum bay-create --name "$bay" --baymodel k8s --node-count 3
 wait_status "$bay" CREATE_COMPLETE
 echo "+ magnum bay-show $bay"
 magnum bay-show "$bay"
+kcerts=$LOCAL/bays/$bay
+mkdir -p "$kcerts"
+echo "+ openstack coe cluster config $bay --dir $kcerts --use-certificate; export KUBECONFIG=$kcerts/config"
+openstack coe cluster config "$bay" --dir "$kcerts" --use-certificate --force >/dev/null
+echo "+ kubectl get nodes"
+KUBECONFIG=$kcerts/config kubectl get nodes
 
 echo "+ magnum baymodel-create --name swarm --coe swarm-mode --image-id debian-12-node-atomic ... --docker-storage-driver overlay2"
 echo "+ magnum baymodel-update swarm add insecure_registry=$REGISTRY_URL"
@@ -124,6 +142,7 @@ cloud). Try:
   source $LOCAL/openrc demo demo
   openstack coe cluster list
   openstack server list                      (the nodes, as Nova shows them)
+  KUBECONFIG=$kcerts/config $KUBECTL_BIN get nodes       (Debian's kubectl 1.20)
   eval \$(openstack coe cluster config $swarm --dir $certs --use-certificate --output-certs --force)
   docker node ls
   ./devstack/quickstart.sh --tour     (scale to 5, back to 2 removing a named node, delete)

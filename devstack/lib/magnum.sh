@@ -5,6 +5,7 @@
 # devstack/lib/docker.sh).
 #
 #   magnum.sh build                   # installs the build dependencies, cargo-builds the binaries
+#   magnum.sh bin-dir                 # where they are (target/debug or target/release)
 #   magnum.sh start DIR [api|conductor|standin|all]   # starts what is not running; last lines: READY ...
 #   magnum.sh stop  DIR [api|conductor|standin|all]   # conductor: SIGTERM (graceful)
 #   magnum.sh kill  DIR conductor     # SIGKILL (fault tests)
@@ -35,7 +36,7 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source-path=SCRIPTDIR source=common.sh
 . "$HERE/common.sh"
 
-usage() { sed -n '5,8p' "$0" >&2; exit 2; }
+usage() { sed -n '7,13p' "$0" >&2; exit 2; }
 
 PROFILE=${MAGNUM_PROFILE:-debug}
 case $PROFILE in debug) CARGO_PROFILE=() ;; release) CARGO_PROFILE=(--release) ;; *) die "MAGNUM_PROFILE must be debug or release" ;; esac
@@ -54,8 +55,9 @@ build_deps() { ensure_apt_packages gcc pkg-config libpq-dev default-libmysqlclie
 do_build() {
   build_deps
   command -v cargo >/dev/null || die "cargo not found: install the Rust toolchain (https://rustup.rs)"
-  log "cargo build ${CARGO_PROFILE[*]} (magnum-api, magnum-db-manage, magnum-conductor, magnum-cloud-standin)"
-  (cd "$ROOT" && cargo build "${CARGO_PROFILE[@]}" -p magnum-api -p magnum-conductor -p magnum-cloud-standin --bins) >&2
+  log "cargo build ${CARGO_PROFILE[*]} (magnum-api, magnum-db-manage, magnum-conductor, magnum-cloud-standin, magnum-kube-standin)"
+  (cd "$ROOT" && cargo build "${CARGO_PROFILE[@]}" -p magnum-api -p magnum-conductor -p magnum-cloud-standin \
+    -p magnum-kube-standin --bins) >&2
 }
 
 need_env() {
@@ -191,6 +193,7 @@ cmd=${1:-}
 [ -n "$cmd" ] || usage
 case $cmd in
   build) do_build ;;
+  bin-dir) echo "$BIN" ;;
   kill)
     DIR=${2:-}; [ -n "$DIR" ] && [ "${3:-}" = conductor ] || usage
     if pid=$(owned_pid "$DIR/$CONDUCTOR.pid"); then kill -9 "$pid"; rm -f "$DIR/$CONDUCTOR.pid"; log "magnum-conductor ($CONDUCTOR): killed (pid $pid)"; fi ;;
