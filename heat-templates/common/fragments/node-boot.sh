@@ -40,20 +40,12 @@ if grep -q '^@@HEAT_PARAMS''_JSON@@$' "$HEAT_PARAMS.json.new"; then
 else
   mv -f "$HEAT_PARAMS.json.new" "$HEAT_PARAMS.json"
 fi
-python3 - "$HEAT_PARAMS.json" >"$HEAT_PARAMS.tmp" <<'PY'
-import json, shlex, sys
-with open(sys.argv[1]) as f:
-    params = json.load(f)
-for key in sorted(params):
-    value = params[key]
-    if value is None:
-        value = ""
-    elif not isinstance(value, str):
-        value = json.dumps(value)
-    print("%s=%s" % (key.upper(), shlex.quote(value)))
-PY
+# (jq, not python: Fedora CoreOS has no python; strings as they are, other values as JSON)
+jq -r 'to_entries | sort_by(.key)[]
+  | "\(.key | ascii_upcase)=\(.value | if . == null then "" elif type == "string" then . else tojson end | @sh)"' \
+  "$HEAT_PARAMS.json" >"$HEAT_PARAMS.tmp"
 mv -f "$HEAT_PARAMS.tmp" "$HEAT_PARAMS"
-# exported: the helpers the bootstrap runs (python3 snippets) read them too
+# exported: the helpers the bootstrap runs read them too
 set -a
 # shellcheck disable=SC1090
 . "$HEAT_PARAMS"
@@ -70,8 +62,8 @@ step() {
 # signal_wait_condition STATUS REASON: tells Heat, retrying for a while (Heat may be busy).
 signal_wait_condition() {
   local body i
-  body=$(python3 -c 'import json, sys; print(json.dumps({"status": sys.argv[1], "reason": sys.argv[2][-3000:], "id": sys.argv[3]}))' \
-    "$1" "$2" "${INSTANCE_NAME:-node}")
+  body=$(jq -n --arg s "$1" --arg r "$2" --arg id "${INSTANCE_NAME:-node}" \
+    '{status: $s, reason: ($r | .[-3000:]), id: $id}')
   for i in $(seq 1 30); do
     if curl --silent --show-error --fail --max-time 20 -X POST \
         -H "X-Auth-Token: ${WAIT_TOKEN:?}" -H 'Content-Type: application/json' -H 'Accept: application/json' \

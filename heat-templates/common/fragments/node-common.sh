@@ -20,16 +20,16 @@ fi
 CURL=(curl --silent --show-error --fail --max-time 30 --retry 5 --retry-delay 3 --retry-connrefused)
 case ${VERIFY_CA:-true} in [Ff]alse) CURL+=(--insecure) ;; esac
 
-# json_field FIELD: FIELD of the JSON object on stdin (a string, printed raw)
+# json_field FIELD: FIELD of the JSON object on stdin (a string, printed raw; absent: an error)
 json_field() {
-  python3 -c 'import json, sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"
+  jq -er --arg f "$1" '.[$f]'
 }
 
 # trustee_token: a Keystone token of the cluster's trustee (unscoped: the trustee has no project)
 trustee_token() {
   local body
-  body=$(python3 -c 'import json, sys; print(json.dumps({"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": sys.argv[1], "password": sys.argv[2]}}}}}))' \
-    "$TRUSTEE_USER_ID" "$TRUSTEE_PASSWORD")
+  body=$(jq -n --arg u "$TRUSTEE_USER_ID" --arg p "$TRUSTEE_PASSWORD" \
+    '{auth: {identity: {methods: ["password"], password: {user: {id: $u, password: $p}}}}}')
   "${CURL[@]}" -D - -o /dev/null -H 'Content-Type: application/json' --data-binary "$body" "$AUTH_URL/auth/tokens" |
     tr -d '\r' | sed -n 's/^[Xx]-[Ss]ubject-[Tt]oken: //p'
 }
@@ -60,11 +60,8 @@ cluster_ca() {
 # sign_csr CSR_FILE [TYPE] > CERT: the CSR signed by the cluster's CA of TYPE (see cluster_ca)
 sign_csr() {
   local body
-  body=$(python3 -c 'import json, sys
-b = {"cluster_uuid": sys.argv[1], "csr": open(sys.argv[2]).read()}
-if sys.argv[3]:
-    b["ca_cert_type"] = sys.argv[3]
-print(json.dumps(b))' "$CLUSTER_UUID" "$1" "${2:-}")
+  body=$(jq -n --arg c "$CLUSTER_UUID" --rawfile csr "$1" --arg t "${2:-}" \
+    '{cluster_uuid: $c, csr: $csr} + (if $t == "" then {} else {ca_cert_type: $t} end)')
   magnum_api POST /certificates "$body" | json_field pem
 }
 

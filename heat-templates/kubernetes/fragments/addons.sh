@@ -18,7 +18,7 @@ kube_create() {
 }
 
 # labels_json K=V...: a JSON object of labels
-labels_json() { python3 -c 'import json, sys; print(json.dumps(dict(a.split("=", 1) for a in sys.argv[1:])))' "$@"; }
+labels_json() { jq -cn '$ARGS.positional | map(split("=") | {(.[0]): (.[1:] | join("="))}) | add' --args "$@"; }
 
 # deployment NS NAME IMAGE [ARGS_JSON]: a one-replica Deployment of IMAGE in NS
 deployment() {
@@ -69,7 +69,7 @@ config_map() {
 deploy_addons() {
   local prefix=${CONTAINER_INFRA_PREFIX:-} corefile netconf
   step "deploying CoreDNS (${DNS_SERVICE_IP})"
-  corefile=$(python3 -c 'import json, sys; print(json.dumps({"Corefile": ".:53 {\n    errors\n    health\n    kubernetes %s in-addr.arpa ip6.arpa {\n      pods insecure\n      fallthrough in-addr.arpa ip6.arpa\n    }\n    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n}\n" % sys.argv[1]}))' "${DNS_CLUSTER_DOMAIN:-cluster.local}")
+  corefile=$(jq -cn --arg d "${DNS_CLUSTER_DOMAIN:-cluster.local}" '{Corefile: ".:53 {\n    errors\n    health\n    kubernetes \($d) in-addr.arpa ip6.arpa {\n      pods insecure\n      fallthrough in-addr.arpa ip6.arpa\n    }\n    forward . /etc/resolv.conf\n    cache 30\n    loop\n    reload\n}\n"}')
   config_map kube-system coredns "$corefile"
   kube_create /apis/rbac.authorization.k8s.io/v1/clusterroles '{"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole",
     "metadata": {"name": "system:coredns"}, "rules": [
@@ -90,9 +90,8 @@ deploy_addons() {
       ;;
     *)
       step "deploying flannel (network ${FLANNEL_NETWORK_CIDR:-$PODS_NETWORK_CIDR}, backend ${FLANNEL_BACKEND:-vxlan})"
-      netconf=$(python3 -c 'import json, sys
-print(json.dumps({"net-conf.json": json.dumps({"Network": sys.argv[1], "SubnetLen": int(sys.argv[2]), "Backend": {"Type": sys.argv[3]}})}))' \
-        "${FLANNEL_NETWORK_CIDR:-$PODS_NETWORK_CIDR}" "${FLANNEL_NETWORK_SUBNETLEN:-24}" "${FLANNEL_BACKEND:-vxlan}")
+      netconf=$(jq -cn --arg n "${FLANNEL_NETWORK_CIDR:-$PODS_NETWORK_CIDR}" --argjson l "${FLANNEL_NETWORK_SUBNETLEN:-24}" \
+        --arg b "${FLANNEL_BACKEND:-vxlan}" '{"net-conf.json": ({Network: $n, SubnetLen: $l, Backend: {Type: $b}} | tojson)}')
       config_map kube-system kube-flannel-cfg "$netconf"
       service_account kube-system flannel cluster-admin
       daemonset kube-system kube-flannel-ds "${prefix:-quay.io/coreos/}flannel:${FLANNEL_TAG:-v0.12.0-amd64}"
@@ -117,7 +116,7 @@ print(json.dumps({"net-conf.json": json.dumps({"Network": sys.argv[1], "SubnetLe
   case ${KEYSTONE_AUTH_ENABLED:-false} in [Tt]rue)
     step "writing the keystone auth policy"
     config_map kube-system k8s-keystone-auth-policy \
-      "$(python3 -c 'import json, sys; print(json.dumps({"policies": sys.argv[1] or "[]"}))' "${KEYSTONE_AUTH_DEFAULT_POLICY:-}")"
+      "$(jq -cn --arg p "${KEYSTONE_AUTH_DEFAULT_POLICY:-}" '{policies: (if $p == "" then "[]" else $p end)}')"
   esac
   step "recording the cluster's rollout (kube-system/magnum-cluster)"
   config_map kube-system magnum-cluster "{\"cluster_uuid\": \"$CLUSTER_UUID\", \"kube_tag\": \"$KUBE_TAG\"}"

@@ -37,7 +37,14 @@ for ip in "$KUBE_NODE_IP" ${KUBE_NODE_PUBLIC_IP:-} ${KUBE_API_PRIVATE_ADDRESS:-}
   case ",$sans," in *",IP:$ip,"*) ;; *) sans="$sans,IP:$ip" ;; esac
 done
 # the API's service address: the first of the portal network
-service_ip=$(python3 -c 'import ipaddress, sys; print(ipaddress.ip_network(sys.argv[1], strict=False)[1])' "$PORTAL_NETWORK_CIDR")
+# cidr_host CIDR N: the Nth address of the network CIDR (IPv4)
+cidr_host() {
+  local a b c d bits=${1#*/} n
+  IFS=. read -r a b c d <<<"${1%/*}"
+  n=$(( ((a << 24 | b << 16 | c << 8 | d) & (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF) + $2 ))
+  printf '%d.%d.%d.%d' $((n >> 24 & 255)) $((n >> 16 & 255)) $((n >> 8 & 255)) $((n & 255))
+}
+service_ip=$(cidr_host "$PORTAL_NETWORK_CIDR" 1)
 domain=${DNS_CLUSTER_DOMAIN:-cluster.local}
 api_sans="$sans,IP:$service_ip,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.$domain"
 
@@ -76,14 +83,10 @@ join_etcd() {
       members=$(etcd_api "$ETCD_ENDPOINT" /v3/cluster/member/list '{}' 2>/dev/null || true)
     fi
     if printf '%s' "$members" | grep -q "https://$KUBE_NODE_IP:2380"; then
-      printf '%s' "$members" | NAME="$NODE_NAME" IP="$KUBE_NODE_IP" python3 -c 'import json, os, sys
-out = []
-for m in json.load(sys.stdin).get("members", []):
-    for url in m.get("peerURLs", []):
-        name = m.get("name") or (os.environ["NAME"] if url == "https://%s:2380" % os.environ["IP"] else "")
-        if name:
-            out.append("%s=%s" % (name, url))
-print(",".join(out))'
+      printf '%s' "$members" | jq -r --arg name "$NODE_NAME" --arg me "https://$KUBE_NODE_IP:2380" '
+        [.members[]? | (.name // "") as $n | .peerURLs[]? as $u
+         | (if $n == "" and $u == $me then $name else $n end) as $m
+         | select($m != "") | "\($m)=\($u)"] | join(",")'
       return 0
     fi
     [ $SECONDS -lt $deadline ] || { echo "could not join etcd's cluster through $ETCD_ENDPOINT" >&2; return 1; }

@@ -27,21 +27,12 @@ configure_runtime() {
   step "configuring the container runtime (Docker, storage ${DOCKER_STORAGE_DRIVER:-overlay2})"
   docker_storage
   mkdir -p /etc/docker
-  python3 - >/etc/docker/daemon.json <<'PY'
-import json, os
-conf = {
-    "hosts": ["unix:///var/run/docker.sock"],
-    "exec-opts": ["native.cgroupdriver=systemd"],
-    "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"},
-}
-driver = os.environ.get("DOCKER_STORAGE_DRIVER") or ""
-if driver and driver != "devicemapper":
-    conf["storage-driver"] = "overlay2" if driver == "overlay" else driver
-registry = os.environ.get("INSECURE_REGISTRY_URL") or ""
-if registry:
-    conf["insecure-registries"] = [registry]
-print(json.dumps(conf, indent=2))
-PY
+  jq -n --arg driver "${DOCKER_STORAGE_DRIVER:-}" --arg registry "${INSECURE_REGISTRY_URL:-}" '
+    {hosts: ["unix:///var/run/docker.sock"], "exec-opts": ["native.cgroupdriver=systemd"],
+     "log-driver": "json-file", "log-opts": {"max-size": "10m", "max-file": "3"}}
+    + (if $driver == "" or $driver == "devicemapper" then {}
+       else {"storage-driver": (if $driver == "overlay" then "overlay2" else $driver end)} end)
+    + (if $registry == "" then {} else {"insecure-registries": [$registry]} end)' >/etc/docker/daemon.json
   start_docker
 }
 
