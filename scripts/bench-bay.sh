@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# scripts/bench-bay.sh - how fast a Swarm bay comes up on the local stack, and what its nodes cost.
+# scripts/bench-bay.sh - how fast a bay comes up on the local stack, and what its nodes cost.
 #
 # Brings the local stack up (devstack/local-up.sh, idempotent), then, as `demo`, creates a
-# 1-master 2-node Swarm bay RUNS times (default 3) through the API and measures, for each:
+# 1-master 2-node Swarm bay (BENCH_COE=kubernetes: a 1-master 3-node Kubernetes bay,
+# k8s_fedora_coreos_v1, with the local registry's images) RUNS times (default 3) through the API
+# and measures, for each:
 #   - POST /v1/clusters -> CREATE_COMPLETE (seconds, as the API reports it: polled every 0.5 s);
 #   - the memory of each node once the bay is complete and idle (10 s later): the node's cgroup
 #     (the container the local cloud runs it in) usage minus its inactive file cache, which is what
@@ -13,7 +15,8 @@
 #
 #   scripts/bench-bay.sh [RUNS]
 #
-# Knobs: BENCH_MASTERS=1 BENCH_NODES=2, BENCH_KEEP=1 (leave the last bay).
+# Knobs: BENCH_COE=swarm|kubernetes, BENCH_MASTERS=1 BENCH_NODES=2 (3 for kubernetes),
+#        BENCH_KEEP=1 (leave the last bay).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$(readlink -f "$0")")/.." && pwd)
@@ -22,8 +25,10 @@ LOCAL=${MAGNUM_LOCAL_DIR:-$ROOT/.local}
 . "$ROOT/devstack/lib/common.sh"
 RUNS=${1:-3}
 [[ $RUNS =~ ^[1-9][0-9]*$ ]] || die "RUNS must be a positive number"
+COE=${BENCH_COE:-swarm}
+case $COE in swarm) default_nodes=2 ;; kubernetes) default_nodes=3 ;; *) die "BENCH_COE must be swarm or kubernetes" ;; esac
 MASTERS=${BENCH_MASTERS:-1}
-NODES=${BENCH_NODES:-2}
+NODES=${BENCH_NODES:-$default_nodes}
 
 "$ROOT/devstack/local-up.sh" >/dev/null
 set -a
@@ -33,7 +38,10 @@ set -a
 . "$LOCAL/docker/docker.env"
 # shellcheck disable=SC1091
 . "$LOCAL/registry/registry.env"
+# shellcheck disable=SC1091
+. "$LOCAL/kube-images.env"
 set +a
+export BENCH_COE=$COE
 
 # Everything below talks to the API with a demo token (python, standard library only).
 exec python3 - "$RUNS" "$MASTERS" "$NODES" "${BENCH_KEEP:-0}" <<'PY'
@@ -64,12 +72,19 @@ _, h, _ = call("POST", auth + "/auth/tokens", {"auth": {"identity": {"methods": 
 token = h["X-Subject-Token"]
 m = lambda method, path, body=None: call(method, api + path, body, token)
 
-status, _, t = m("GET", "/clustertemplates/bench-swarm")
+coe = E["BENCH_COE"]
+template = "bench-" + coe
+status, _, t = m("GET", "/clustertemplates/" + template)
 if status != 200:
-    status, _, t = m("POST", "/clustertemplates", {
-        "name": "bench-swarm", "coe": "swarm-mode", "image_id": "debian-12-node-atomic",
-        "keypair_id": "default", "external_network_id": "public", "flavor_id": "m1.small",
-        "master_flavor_id": "m1.small", "insecure_registry": E["REGISTRY_URL"]})
+    body = {"name": template, "coe": "swarm-mode", "image_id": "debian-12-node-atomic",
+            "keypair_id": "default", "external_network_id": "public", "flavor_id": "m1.small",
+            "master_flavor_id": "m1.small", "insecure_registry": E["REGISTRY_URL"]}
+    if coe == "kubernetes":
+        body.update({"coe": "kubernetes", "image_id": "debian-12-node-coreos", "network_driver": "flannel",
+                     "master_flavor_id": "m1.medium", "labels": {
+                         "container_infra_prefix": E["KUBE_IMAGE_PREFIX"],
+                         "kube_tag": E["KUBE_IMAGE_TAGS"].split()[-1], "etcd_tag": E["KUBE_ETCD_TAG"]}})
+    status, _, t = m("POST", "/clustertemplates", body)
     assert status == 201, status
 
 def docker(*args):
@@ -83,7 +98,11 @@ def node_memory(server_id):
     stat = dict(l.split() for l in open(cg[0] + "/memory.stat"))
     working = usage - int(stat.get("total_inactive_file", 0))
     rss = 0
-    for pid in open(cg[0] + "/cgroup.procs").read().split():
+    # the node's processes live in the cgroups its own systemd makes below the container's
+    pids = set()
+    for procs in glob.glob(cg[0] + "/**/cgroup.procs", recursive=True):
+        pids.update(open(procs).read().split())
+    for pid in pids:
         try:
             for line in open(f"/proc/{pid}/status"):
                 if line.startswith("VmRSS:"):
@@ -96,7 +115,7 @@ create_s, working, rss = [], [], []
 for i in range(runs):
     name = "bench-%d-%d" % (os.getpid(), i)
     t0 = time.monotonic()
-    status, _, c = m("POST", "/clusters", {"name": name, "cluster_template_id": "bench-swarm",
+    status, _, c = m("POST", "/clusters", {"name": name, "cluster_template_id": template,
                                            "master_count": masters, "node_count": nodes})
     assert status == 202, status
     uuid = c["uuid"]
@@ -124,7 +143,7 @@ for i in range(runs):
         time.sleep(1)
 
 fig = lambda xs: "min %.1f  median %.1f  max %.1f" % (min(xs), statistics.median(xs), max(xs))
-print("%d-master %d-node Swarm bay, %d runs:" % (masters, nodes, runs))
+print("%d-master %d-node %s bay, %d runs:" % (masters, nodes, coe, runs))
 print("  bay-create -> CREATE_COMPLETE (s):        " + fig(create_s))
 print("  memory per node, working set (MiB):       " + fig(working))
 print("  memory per node, RSS sum (MiB):           " + fig(rss))
