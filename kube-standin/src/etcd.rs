@@ -75,6 +75,18 @@ pub struct Etcd {
     current: AtomicUsize,
 }
 
+/// Whether etcd's error means a leader election was under way (the request may be retried).
+fn is_election(msg: &str) -> bool {
+    [
+        "leader changed",
+        "no leader",
+        "not leader",
+        "request timed out",
+    ]
+    .iter()
+    .any(|m| msg.contains(m))
+}
+
 fn b64(s: &str) -> String {
     B64.encode(s.as_bytes())
 }
@@ -157,8 +169,26 @@ impl Etcd {
         })
     }
 
-    /// POSTs to the gateway, failing over to the next endpoint when one cannot be reached.
+    /// POSTs to the gateway; an answer that says etcd is electing a leader (a member joining,
+    /// one restarting) is retried for a few seconds, as etcd's own clients do. Writes are
+    /// compare-and-set transactions, so one that went through before the error is not made
+    /// twice: its retry answers AlreadyExists or Conflict.
     async fn call(&self, path: &str, body: &Value) -> Result<Value, EtcdError> {
+        let mut attempt = 0u64;
+        loop {
+            match self.call_once(path, body).await {
+                Err(EtcdError::Server(msg)) if attempt < 10 && is_election(&msg) => {
+                    attempt += 1;
+                    tracing::info!("etcd: {msg}; retrying ({attempt})");
+                    tokio::time::sleep(std::time::Duration::from_millis(300 * attempt)).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// POSTs to the gateway, failing over to the next endpoint when one cannot be reached.
+    async fn call_once(&self, path: &str, body: &Value) -> Result<Value, EtcdError> {
         let n = self.endpoints.len();
         if n == 0 {
             return Err(EtcdError::Unreachable("no --etcd-servers given".into()));
@@ -307,6 +337,17 @@ impl Etcd {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn elections_are_retried_and_nothing_else() {
+        assert!(is_election("etcdserver: leader changed"));
+        assert!(is_election("etcdserver: no leader"));
+        assert!(is_election("etcdserver: request timed out"));
+        assert!(!is_election(
+            "etcdserver: mvcc: required revision has been compacted"
+        ));
+        assert!(!is_election("permission denied"));
+    }
 
     #[test]
     fn prefix_ranges() {

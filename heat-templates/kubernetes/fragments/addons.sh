@@ -5,16 +5,23 @@
 # policy (keystone_auth_enabled), and the kube-system/magnum-cluster ConfigMap that records what
 # Magnum rolled out. Objects that exist already are left as they are (a second boot).
 
-# kube_create PATH JSON: creates the object (POST to PATH) as the cluster's admin; 409 is fine
+# kube_create PATH JSON: creates the object (POST to PATH) as the cluster's admin; 409 is fine.
+# No answer, 429 and 5xx are retried for a minute (the API or etcd may be busy: another master
+# joining etcd makes it elect a leader); other refusals fail at once.
 kube_create() {
-  local code
-  code=$(curl --silent --show-error --max-time 20 -o /tmp/kube-create.out -w '%{http_code}' \
-    --cacert "$CERTS/ca.crt" --cert "$CERTS/admin.crt" --key "$CERTS/admin.key" \
-    -H 'Content-Type: application/json' -X POST --data-binary "$2" "$API_SERVER$1")
-  case $code in
-    200 | 201 | 202 | 409) return 0 ;;
-    *) echo "the API refused $1 ($code): $(head -c 400 /tmp/kube-create.out)" >&2; return 1 ;;
-  esac
+  local code i
+  for i in $(seq 1 20); do
+    code=$(curl --silent --show-error --max-time 20 -o /tmp/kube-create.out -w '%{http_code}' \
+      --cacert "$CERTS/ca.crt" --cert "$CERTS/admin.crt" --key "$CERTS/admin.key" \
+      -H 'Content-Type: application/json' -X POST --data-binary "$2" "$API_SERVER$1" 2>/dev/null) || true
+    case $code in
+      200 | 201 | 202 | 409) return 0 ;;
+      000 | 429 | 5??) sleep 3 ;;
+      *) break ;;
+    esac
+  done
+  echo "the API refused $1 (${code:-no answer}, try $i): $(head -c 400 /tmp/kube-create.out 2>/dev/null)" >&2
+  return 1
 }
 
 # labels_json K=V...: a JSON object of labels
