@@ -49,6 +49,7 @@ mv -f "$HEAT_PARAMS.tmp" "$HEAT_PARAMS"
 set -a
 # shellcheck disable=SC1090
 . "$HEAT_PARAMS"
+# shellcheck disable=SC2034  # read by node-common.sh's trustee_token
 [ -n "${MAGNUM_TRUSTEE_PASSWORD:-}" ] && TRUSTEE_PASSWORD=$MAGNUM_TRUSTEE_PASSWORD
 set +a
 

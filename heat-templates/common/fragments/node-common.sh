@@ -69,10 +69,10 @@ sign_csr() {
 # as DIR. A real cloud shows a block device, formatted here on first use; a local cloud whose
 # nodes are system containers shows the volume as a directory there.
 attach_volume() {
-  local volume=$1 dir=$2 dev i
+  local volume=$1 dir=$2 dev
   dev=/dev/disk/by-id/virtio-${volume:0:20}
   step "waiting for the volume $volume ($dev)"
-  for i in $(seq 1 150); do
+  for _ in $(seq 1 150); do
     [ -e "$dev" ] && break
     sleep 2
   done
@@ -121,8 +121,7 @@ UNIT
 }
 
 docker_ready() {
-  local i
-  for i in $(seq 1 60); do
+  for _ in $(seq 1 60); do
     docker info >/dev/null 2>&1 && return 0
     sleep 1
   done

@@ -8,6 +8,7 @@
 
 KUBE_DIR=/etc/kubernetes
 CERTS=$KUBE_DIR/certs
+# shellcheck disable=SC2034  # read by bootstrap-master.sh and bootstrap-minion.sh
 KUBE_PORT=${KUBERNETES_PORT:-6443}
 NODE_NAME=$(hostname)
 mkdir -p "$CERTS" /var/lib/kubelet /var/lib/kube-proxy
@@ -38,10 +39,10 @@ configure_runtime() {
 
 # pull IMAGE...: pulls, retrying (a registry may be busy), so a missing image fails here by name
 pull() {
-  local img i
+  local img
   for img in "$@"; do
     step "pulling $img"
-    for i in $(seq 1 10); do
+    for _ in $(seq 1 10); do
       timeout 300 docker pull -q "$img" >/dev/null && continue 2
       sleep 3
     done
