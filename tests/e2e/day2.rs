@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
 use magnum_tests::api::{Api, Driver, kube_tags};
-use magnum_tests::kubectl::KubeClient;
+use magnum_tests::kubectl::{KubeClient, config_dir};
 use magnum_tests::nodes::Engine;
 use magnum_tests::notifications::Listener;
 use magnum_tests::{Env, unique};
@@ -14,27 +14,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(600);
 const CADF_EVENT: &str = "http://schemas.dmtf.org/cloud/audit/1.0/event";
-
-/// A directory with what `openstack coe cluster config --use-certificate` writes for `uuid`.
-fn config_dir(env: &Env, uuid: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(unique("day2-config"));
-    std::fs::create_dir_all(&dir).unwrap();
-    env.openstack(
-        "demo",
-        &[
-            "coe",
-            "cluster",
-            "config",
-            uuid,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--use-certificate",
-            "--force",
-        ],
-    )
-    .ok();
-    dir
-}
 
 /// `(event_type, outcome)` of the notifications about cluster `uuid`, in arrival order.
 fn events_of(seen: &[Value], uuid: &str) -> Vec<(String, String)> {
@@ -306,7 +285,7 @@ async fn kubernetes_cluster_second_day() {
     // CA rotation: a new CA, and the nodes told to fetch it (ca_rotation_id changes); their
     // agents see the new CA in Magnum and issue every certificate of theirs again: kubectl with
     // a configuration made after the rotation works, the one made before is refused.
-    let before = config_dir(&env, &uuid);
+    let before = config_dir(&env, "demo", &uuid).unwrap();
     api.patch(&format!("/certificates/{uuid}"), json!({}))
         .await
         .unwrap()
@@ -330,7 +309,7 @@ async fn kubernetes_cluster_second_day() {
             .is_empty(),
         "{params}"
     );
-    let after = config_dir(&env, &uuid);
+    let after = config_dir(&env, "demo", &uuid).unwrap();
     let (old_client, new_client) = (
         KubeClient::from_dir(&before).unwrap(),
         KubeClient::from_dir(&after).unwrap(),
@@ -496,7 +475,7 @@ async fn kubernetes_cluster_upgrade() {
     assert_eq!(params["update_max_batch_size"], "1", "{params}");
     // the nodes roll their components to the new images (their agent reads the cluster's
     // kube-system/magnum-cluster ConfigMap, which the conductor updated) and report it
-    let dir = config_dir(&env, &uuid);
+    let dir = config_dir(&env, "demo", &uuid).unwrap();
     let client = KubeClient::from_dir(&dir).unwrap();
     let t0 = Instant::now();
     loop {

@@ -10,7 +10,7 @@
 use std::time::Duration;
 
 use magnum_tests::api::{Api, Driver, kube_image_prefix, kube_tags};
-use magnum_tests::kubectl::KubeClient;
+use magnum_tests::kubectl::{KubeClient, config_dir};
 use magnum_tests::nodes::{Engine, host_of, route};
 use magnum_tests::{Env, unique};
 use serde_json::json;
@@ -88,22 +88,7 @@ async fn bay_through_kubectl(driver: Driver) {
     assert!(local, "{address}: {how}");
 
     // kubectl with what the upstream client writes
-    let dir = std::env::temp_dir().join(unique("k8s-config"));
-    std::fs::create_dir_all(&dir).unwrap();
-    env.openstack(
-        "demo",
-        &[
-            "coe",
-            "cluster",
-            "config",
-            &uuid,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--use-certificate",
-            "--force",
-        ],
-    )
-    .ok();
+    let dir = config_dir(&env, "demo", &uuid).unwrap();
     let client = KubeClient::from_dir(&dir).unwrap();
     let nodes = wait_ready_nodes(&client, 3);
     assert!(nodes.iter().all(|(_, _, v)| *v == tag), "{nodes:?}");
@@ -388,22 +373,7 @@ async fn two_masters_share_etcd_behind_the_load_balancer() {
         let list: serde_json::Value = serde_json::from_str(&list).unwrap();
         assert_eq!(list["members"].as_array().map(Vec::len), Some(2), "{list}");
     }
-    let dir = std::env::temp_dir().join(unique("k8s-lb-config"));
-    std::fs::create_dir_all(&dir).unwrap();
-    env.openstack(
-        "demo",
-        &[
-            "coe",
-            "cluster",
-            "config",
-            &uuid,
-            "--dir",
-            dir.to_str().unwrap(),
-            "--use-certificate",
-            "--force",
-        ],
-    )
-    .ok();
+    let dir = config_dir(&env, "demo", &uuid).unwrap();
     let client = KubeClient::from_dir(&dir).unwrap();
     let nodes = wait_ready_nodes(&client, 3);
     assert_eq!(

@@ -7,6 +7,31 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde_json::Value;
 
+use crate::{Env, unique};
+
+/// A new directory with what `openstack coe cluster config --use-certificate` writes, as
+/// `user`, for cluster `uuid` (its kubeconfig is `<dir>/config`).
+pub fn config_dir(env: &Env, user: &str, uuid: &str) -> Result<PathBuf> {
+    let dir = std::env::temp_dir().join(unique("kube-config"));
+    std::fs::create_dir_all(&dir)?;
+    let dir_arg = dir.to_string_lossy().into_owned();
+    env.openstack(
+        user,
+        &[
+            "coe",
+            "cluster",
+            "config",
+            uuid,
+            "--dir",
+            &dir_arg,
+            "--use-certificate",
+            "--force",
+        ],
+    )
+    .ok();
+    Ok(dir)
+}
+
 /// `kubectl` with the kubeconfig the upstream client wrote.
 #[derive(Debug, Clone)]
 pub struct KubeClient {
